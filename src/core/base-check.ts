@@ -1,0 +1,48 @@
+import {constants} from 'node:fs'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+
+import {errnoCode, invalid} from './errors.js'
+
+/**
+ * Checks that `base` can be a volume's lower layer: an existing, readable directory that neither lies
+ * inside the store's root nor contains it (overlayfs refuses overlapping layers, and a base inside the
+ * root could be swept as scratch). Checked at create and again at every first mount.
+ */
+export async function checkBase(base: string, root: string): Promise<void> {
+  let stat
+  try {
+    stat = await fs.stat(base)
+  } catch (err) {
+    const code = errnoCode(err)
+    if (code === 'ENOENT') throw invalid(`base ${JSON.stringify(base)} does not exist; create the directory first`, {base})
+    if (code === 'ENOTDIR') throw invalid(`base ${JSON.stringify(base)} is not a directory (a part of its path is a file)`, {base})
+    if (code === 'EACCES') throw invalid(`base ${JSON.stringify(base)} cannot be reached: permission denied`, {base})
+    throw invalid(`base ${JSON.stringify(base)} cannot be read: ${code ?? String(err)}`, {base})
+  }
+  if (!stat.isDirectory()) throw invalid(`base ${JSON.stringify(base)} is not a directory`, {base})
+  try {
+    await fs.access(base, constants.R_OK | constants.X_OK)
+    const dir = await fs.opendir(base)
+    await dir.close()
+  } catch (err) {
+    throw invalid(`base ${JSON.stringify(base)} is not readable: ${errnoCode(err) ?? String(err)}`, {base})
+  }
+  const realBase = await fs.realpath(base)
+  const realRoot = await fs.realpath(root).catch(() => path.resolve(root))
+  if (isInside(realBase, realRoot)) {
+    throw invalid(`base ${JSON.stringify(base)} is inside the docker-on-top root ${realRoot}; choose a directory outside it`, {base})
+  }
+  if (isInside(realRoot, realBase)) {
+    throw invalid(
+      `base ${JSON.stringify(base)} contains the docker-on-top root ${realRoot}; overlayfs cannot stack a volume's changes inside its own base`,
+      {base},
+    )
+  }
+}
+
+/** Whether `child` is `parent` or lies below it (both absolute and normalised). */
+export function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child)
+  return rel === '' || (rel !== '..' && !rel.startsWith('../') && !path.isAbsolute(rel))
+}

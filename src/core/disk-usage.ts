@@ -1,0 +1,40 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+
+import {errnoCode} from './errors.js'
+
+/**
+ * Bytes a directory tree occupies on disk (st_blocks, like du): a sparse file counts for what it holds,
+ * a hard-linked file once. Walks the tree, so it is for `ls`/`inspect`, never for Get or List.
+ * Entries vanishing mid-walk (a volume in use) are skipped.
+ */
+export async function diskUsage(dir: string): Promise<number> {
+  const seen = new Set<string>()
+  let total = 0
+  const walk = async (p: string): Promise<void> => {
+    let stat
+    try {
+      stat = await fs.lstat(p, {bigint: true})
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return
+      throw err
+    }
+    if (stat.nlink > 1n && !stat.isDirectory()) {
+      const key = `${stat.dev}:${stat.ino}`
+      if (seen.has(key)) return
+      seen.add(key)
+    }
+    total += Number(stat.blocks) * 512
+    if (!stat.isDirectory()) return
+    let names: string[]
+    try {
+      names = await fs.readdir(p)
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return
+      throw err
+    }
+    for (const name of names) await walk(path.join(p, name))
+  }
+  await walk(dir)
+  return total
+}

@@ -1,0 +1,7 @@
+export * from './errors.js'
+export {NAME_PATTERN, validateName} from './names.js'
+export {ALLOWED_OPTIONS, parseCreateOptions, type CreateOptions} from './options.js'
+export {Layout} from './layout.js'
+export type {Logger} from './logger.js'
+export {DEFAULT_ROOT, VolumeStore, type StoreOptions, type Volume} from './store.js'
+export {reconcile, type Finding, type ReconcileOptions} from './reconcile.js'

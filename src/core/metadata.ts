@@ -1,0 +1,68 @@
+import {statSync} from 'node:fs'
+import fs from 'node:fs/promises'
+
+import {writeFileAtomic} from './atomic-write.js'
+import {DotError, errnoCode, notFound} from './errors.js'
+
+/** What `metadata.json` holds, in our terms. */
+export interface Metadata {
+  base: string
+  volatile: boolean
+  /** When the volume was created. Go-written volumes lack it: then the file's birth (or change) time. */
+  createdAt: Date
+}
+
+/** The JSON as the Go original writes it (`BaseDirPath`, `Volatile`), plus our `CreatedAt`. */
+interface MetadataJson {
+  BaseDirPath: string
+  Volatile: boolean
+  CreatedAt?: string
+}
+
+export function encodeMetadata(meta: Metadata): string {
+  const json: MetadataJson = {BaseDirPath: meta.base, Volatile: meta.volatile, CreatedAt: meta.createdAt.toISOString()}
+  return JSON.stringify(json) + '\n'
+}
+
+/** Parses metadata.json; `fallbackCreatedAt` is used when the file predates `CreatedAt` (Go original). */
+export function decodeMetadata(text: string, fallbackCreatedAt: () => Date): Metadata {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    throw new DotError('internal', `metadata is not valid JSON: ${(err as Error).message}`)
+  }
+  if (typeof json !== 'object' || json === null) throw new DotError('internal', 'metadata is not a JSON object')
+  const {BaseDirPath: base, Volatile: volatile, CreatedAt: createdAt} = json as Partial<MetadataJson>
+  if (typeof base !== 'string' || base === '') throw new DotError('internal', 'metadata has no BaseDirPath')
+  if (volatile !== undefined && typeof volatile !== 'boolean') throw new DotError('internal', 'metadata Volatile is not a boolean')
+  let created = typeof createdAt === 'string' ? new Date(createdAt) : undefined
+  if (created === undefined || Number.isNaN(created.getTime())) created = fallbackCreatedAt()
+  return {base, volatile: volatile ?? false, createdAt: created}
+}
+
+/** Reads a volume's metadata; a volume without metadata.json does not exist (`not-found`). */
+export async function readMetadata(file: string, name: string): Promise<Metadata> {
+  let text: string
+  try {
+    text = await fs.readFile(file, 'utf8')
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') throw notFound(`no such volume: ${name}`, {name})
+    throw new DotError('internal', `reading metadata of volume "${name}": ${(err as Error).message}`, {name})
+  }
+  try {
+    return decodeMetadata(text, () => fileTime(file))
+  } catch (err) {
+    throw new DotError('internal', `volume "${name}" has unreadable metadata (${file}): ${(err as Error).message}`, {name})
+  }
+}
+
+function fileTime(file: string): Date {
+  // Only Go-written volumes lack CreatedAt; a sync stat keeps decodeMetadata pure and is cheap.
+  const stat = statSync(file)
+  return stat.birthtimeMs > 0 ? stat.birthtime : stat.ctime
+}
+
+export async function writeMetadata(file: string, meta: Metadata): Promise<void> {
+  await writeFileAtomic(file, encodeMetadata(meta), {mode: 0o644, durable: true})
+}

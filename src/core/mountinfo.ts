@@ -1,0 +1,54 @@
+import fs from 'node:fs/promises'
+
+/** One line of /proc/self/mountinfo (proc(5)), with the escaped fields decoded. */
+export interface MountEntry {
+  id: number
+  parentId: number
+  root: string
+  mountpoint: string
+  options: string
+  fstype: string
+  source: string
+  superOptions: string
+}
+
+/** The kernel writes space, tab, newline and backslash in paths as 3-digit octal escapes (\040 ...). */
+export function unescapeMountinfo(field: string): string {
+  if (!field.includes('\\')) return field
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)))
+}
+
+export function parseMountinfo(text: string): MountEntry[] {
+  const entries: MountEntry[] = []
+  for (const line of text.split('\n')) {
+    if (line === '') continue
+    const fields = line.split(' ')
+    // Optional fields (shared:N, master:N, ...) run up to a lone "-".
+    const dash = fields.indexOf('-', 6)
+    if (fields.length < 10 || dash < 0) continue
+    entries.push({
+      id: Number(fields[0]),
+      parentId: Number(fields[1]),
+      root: unescapeMountinfo(fields[3]),
+      mountpoint: unescapeMountinfo(fields[4]),
+      options: fields[5],
+      fstype: fields[dash + 1],
+      source: unescapeMountinfo(fields[dash + 2]),
+      superOptions: fields[dash + 3] ?? '',
+    })
+  }
+  return entries
+}
+
+export async function readMountinfo(file = '/proc/self/mountinfo'): Promise<MountEntry[]> {
+  return parseMountinfo(await fs.readFile(file, 'utf8'))
+}
+
+/** The mountpoints that carry an overlay, each with how many overlays are stacked on it. */
+export function overlayMountpoints(entries: MountEntry[]): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const entry of entries) {
+    if (entry.fstype === 'overlay') counts.set(entry.mountpoint, (counts.get(entry.mountpoint) ?? 0) + 1)
+  }
+  return counts
+}

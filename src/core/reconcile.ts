@@ -1,0 +1,194 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+
+import {errnoCode} from './errors.js'
+import {LOCKS_DIR, SCRATCH_PREFIXES} from './layout.js'
+import {readMetadata} from './metadata.js'
+import {readMountinfo} from './mountinfo.js'
+import {validateName} from './names.js'
+import {listRecordIds} from './records.js'
+import type {VolumeStore} from './store.js'
+
+/** One thing start-up or `dot gc` found out of order, and what was (or, with dryRun, would be) done. */
+export interface Finding {
+  /** The volume concerned, when there is one. */
+  volume?: string
+  path: string
+  problem: string
+  action: string
+  /** Whether the action was carried out (false under dryRun, or for report-only findings). */
+  repaired: boolean
+}
+
+export interface ReconcileOptions {
+  /** Report only; change nothing. */
+  dryRun?: boolean
+}
+
+/** A lock directory untouched this long belongs to a dead process (proper-lockfile refreshes live ones). */
+const STALE_LOCK_MS = 30_000
+
+/**
+ * Brings the root back to the invariants of DESIGN.md §4 after crashes and reboots: records without an
+ * overlay are dropped, an overlay without records is unmounted, mount-only directories of idle volumes
+ * and scratch entries are deleted, stale locks are cleared. Volume directories whose metadata cannot be
+ * read are reported, never deleted. Each volume is repaired under its lock, so this is safe to run
+ * while `dot serve` works.
+ */
+export async function reconcile(store: VolumeStore, options: ReconcileOptions = {}): Promise<Finding[]> {
+  const findings: Finding[] = []
+  const dryRun = options.dryRun ?? false
+  const {layout} = store
+  let entries
+  try {
+    entries = await fs.readdir(layout.root, {withFileTypes: true})
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return findings
+    throw err
+  }
+  const overlays = await overlaysUnder(layout.root)
+
+  for (const entry of entries) {
+    const full = path.join(layout.root, entry.name)
+    if (SCRATCH_PREFIXES.some((prefix) => entry.name.startsWith(prefix))) {
+      const what = entry.name.startsWith('.tmp-') ? 'an interrupted create' : 'an interrupted delete'
+      findings.push(await repair(dryRun, {path: full, problem: `leftover of ${what}`, action: 'deleted'}, async () => {
+        await unmountInside(store, full, overlays)
+        await fs.rm(full, {recursive: true, force: true})
+      }))
+      continue
+    }
+    if (entry.name === LOCKS_DIR || !entry.isDirectory()) continue
+    let name: string
+    try {
+      name = validateName(entry.name)
+    } catch {
+      findings.push({path: full, problem: 'not a docker-on-top volume (invalid name)', action: 'left alone', repaired: false})
+      continue
+    }
+    findings.push(...(await reconcileVolume(store, name, overlays, dryRun)))
+  }
+  findings.push(...(await clearStaleLocks(store, dryRun)))
+  return findings
+}
+
+async function reconcileVolume(store: VolumeStore, name: string, overlays: Map<string, number>, dryRun: boolean): Promise<Finding[]> {
+  const {layout} = store
+  const findings: Finding[] = []
+  try {
+    await readMetadata(layout.metadata(name), name)
+  } catch (err) {
+    return [{volume: name, path: layout.volume(name), problem: `unreadable metadata: ${(err as Error).message}`, action: 'left alone (inspect it, or dot rm --force)', repaired: false}]
+  }
+  const check = async () => {
+    const ids = await listRecordIds(layout, name)
+    const mounted = (await store.overlayMounts()).has(layout.mountpoint(name))
+    if (ids.length > 0 && !mounted) {
+      findings.push(await repair(dryRun, {volume: name, path: layout.activeMounts(name), problem: `${ids.length} mount record(s) (${ids.join(', ')}) but no overlay mounted`, action: 'records dropped'}, () =>
+        fs.rm(layout.activeMounts(name), {recursive: true, force: true}).then(() => fs.mkdir(layout.activeMounts(name), {mode: 0o755})),
+      ))
+    }
+    if (ids.length === 0 && mounted) {
+      findings.push(await repair(dryRun, {volume: name, path: layout.mountpoint(name), problem: 'overlay mounted with no mount records', action: 'unmounted'}, () =>
+        store.teardown(name, {detachIfBusy: true}),
+      ))
+      return
+    }
+    if (mounted) return
+    for (const dir of [layout.workdir(name), layout.mountpoint(name)]) {
+      if (await exists(dir)) {
+        findings.push(await repair(dryRun, {volume: name, path: dir, problem: `${path.basename(dir)}/ left on an idle volume`, action: 'deleted'}, () =>
+          dir === layout.mountpoint(name) ? fs.rmdir(dir) : fs.rm(dir, {recursive: true, force: true}),
+        ))
+      }
+    }
+    for (const temp of await tempFiles(layout.activeMounts(name))) {
+      findings.push(await repair(dryRun, {volume: name, path: temp, problem: 'temp file of an interrupted record write', action: 'deleted'}, () => fs.rm(temp, {force: true})))
+    }
+    for (const temp of await tempFiles(layout.volume(name))) {
+      findings.push(await repair(dryRun, {volume: name, path: temp, problem: 'temp file of an interrupted metadata write', action: 'deleted'}, () => fs.rm(temp, {force: true})))
+    }
+  }
+  if (await looksClean(store, name, overlays)) return findings // the common case, checked without the lock
+  if (dryRun) await check()
+  else await store.withVolumeLock(name, check)
+  return findings
+}
+
+/** Idle with nothing left over: no records, no overlay, no mount-only directories, no temp files. */
+async function looksClean(store: VolumeStore, name: string, overlays: Map<string, number>): Promise<boolean> {
+  const {layout} = store
+  if (overlays.has(layout.mountpoint(name))) return false
+  if ((await listRecordIds(layout, name)).length > 0) return false
+  if ((await exists(layout.workdir(name))) || (await exists(layout.mountpoint(name)))) return false
+  return (await tempFiles(layout.volume(name))).length === 0 && (await tempFiles(layout.activeMounts(name))).length === 0
+}
+
+async function clearStaleLocks(store: VolumeStore, dryRun: boolean): Promise<Finding[]> {
+  const findings: Finding[] = []
+  const dir = store.layout.locks()
+  let names: string[]
+  try {
+    names = await fs.readdir(dir)
+  } catch {
+    return findings
+  }
+  for (const lockName of names) {
+    const full = path.join(dir, lockName)
+    try {
+      const stat = await fs.stat(full)
+      if (Date.now() - stat.mtimeMs < STALE_LOCK_MS) continue
+    } catch {
+      continue
+    }
+    findings.push(await repair(dryRun, {path: full, problem: 'stale lock left by a process that died', action: 'deleted'}, () => fs.rm(full, {recursive: true, force: true})))
+  }
+  return findings
+}
+
+/** Our overlays (and any overlay) mounted below the root: mountpoint -> count. */
+async function overlaysUnder(root: string): Promise<Map<string, number>> {
+  const result = new Map<string, number>()
+  for (const entry of await readMountinfo()) {
+    if (entry.fstype === 'overlay' && entry.mountpoint.startsWith(root + '/')) {
+      result.set(entry.mountpoint, (result.get(entry.mountpoint) ?? 0) + 1)
+    }
+  }
+  return result
+}
+
+/** Detaches overlays mounted inside a scratch directory before it is deleted (never delete through a mount). */
+async function unmountInside(store: VolumeStore, dir: string, overlays: Map<string, number>): Promise<void> {
+  for (const mountpoint of overlays.keys()) {
+    if (mountpoint.startsWith(dir + '/')) await (await store.mounter()).unmount(mountpoint, {detach: true})
+  }
+}
+
+async function tempFiles(dir: string): Promise<string[]> {
+  try {
+    return (await fs.readdir(dir)).filter((n) => n.startsWith('.')).map((n) => path.join(dir, n))
+  } catch {
+    return []
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.lstat(p).then(
+    () => true,
+    () => false,
+  )
+}
+
+async function repair(
+  dryRun: boolean,
+  finding: Omit<Finding, 'repaired'>,
+  action: () => Promise<unknown>,
+): Promise<Finding> {
+  if (dryRun) return {...finding, action: `would be ${finding.action}`, repaired: false}
+  try {
+    await action()
+    return {...finding, repaired: true}
+  } catch (err) {
+    return {...finding, action: `${finding.action} failed: ${(err as Error).message}`, repaired: false}
+  }
+}

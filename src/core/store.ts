@@ -1,0 +1,428 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+
+import {checkBase} from './base-check.js'
+import {type CrashHook, crashHookFromEnv} from './crash-points.js'
+import {diskUsage} from './disk-usage.js'
+import {DotError, errnoCode, exists, inUse, invalid, notFound, wrap} from './errors.js'
+import {Layout} from './layout.js'
+import {type Logger, silentLogger} from './logger.js'
+import {readMetadata, writeMetadata} from './metadata.js'
+import {overlayMountpoints, readMountinfo} from './mountinfo.js'
+import {validateName} from './names.js'
+import {type CreateOptions, parseCreateOptions} from './options.js'
+import {overlayMount} from './overlay-options.js'
+import {listRecordIds, readRecord, readRecords, validateMountId, writeRecord} from './records.js'
+import {defaultMounter} from './system/default-mounter.js'
+import type {Mounter} from './system/mounter.js'
+import {VolumeLocks} from './volume-lock.js'
+
+/** A volume as both faces show it. Cheap to build: no walk of the upper layer. */
+export interface Volume {
+  name: string
+  base: string
+  volatile: boolean
+  createdAt: Date
+  /** Whether the overlay is mounted, according to /proc/self/mountinfo. */
+  mounted: boolean
+  /** The merged view, present only while mounted. */
+  mountpoint?: string
+  /** Active mount IDs and how many times each is mounted. */
+  mounts: Record<string, number>
+  /** The upper layer: the volume's changes. */
+  upper: string
+}
+
+export interface StoreOptions {
+  root: string
+  /** How mounts are made; by default the in-process syscalls, loaded on first use. */
+  mounter?: Mounter
+  logger?: Logger
+  crashHook?: CrashHook
+}
+
+export const DEFAULT_ROOT = '/var/lib/docker-on-top'
+
+/** EBUSY on unmount is retried this many times before the overlay is detached lazily. */
+const UNMOUNT_BUSY_RETRIES = 3
+
+/**
+ * The volume store on one root directory. Stateless apart from locks: every answer is read from disk
+ * and /proc/self/mountinfo, so `dot serve` and `dot` commands run by hand share it safely.
+ *
+ * The rules (DESIGN.md §4): records mean use (mount, then record; unrecord, then unmount); the base is
+ * never written; changes are deleted only when asked (rm, or the volatile wipe at the next first mount);
+ * every multi-step change is valid or detectably dirty at each step (see `reconcile`).
+ */
+export class VolumeStore {
+  readonly layout: Layout
+  readonly logger: Logger
+  private readonly locks: VolumeLocks
+  private readonly crash: CrashHook
+  private mounterPromise: Promise<Mounter> | undefined
+  /** Deletions of trash that run after the operation that made it answered; `close` awaits them. */
+  private readonly cleanups = new Set<Promise<void>>()
+
+  constructor(options: StoreOptions) {
+    this.layout = new Layout(path.resolve(options.root))
+    this.logger = options.logger ?? silentLogger
+    this.locks = new VolumeLocks(this.layout, this.logger)
+    this.crash = options.crashHook ?? crashHookFromEnv()
+    if (options.mounter) this.mounterPromise = Promise.resolve(options.mounter)
+  }
+
+  /** Opens a store; the root is resolved through symlinks, as /proc/self/mountinfo shows real paths. */
+  static async open(options: StoreOptions): Promise<VolumeStore> {
+    const root = await fs.realpath(options.root).catch(() => path.resolve(options.root))
+    return new VolumeStore({...options, root})
+  }
+
+  get root(): string {
+    return this.layout.root
+  }
+
+  mounter(): Promise<Mounter> {
+    this.mounterPromise ??= defaultMounter()
+    return this.mounterPromise
+  }
+
+  /** Waits for background cleanups (trash deletion) to finish. */
+  async close(): Promise<void> {
+    await Promise.all(this.cleanups)
+  }
+
+  // ---- reads: no lock, tolerant of a volume vanishing mid-read ----
+
+  async get(name: string): Promise<Volume> {
+    validateName(name)
+    const [meta, records, mounts] = await Promise.all([
+      readMetadata(this.layout.metadata(name), name),
+      readRecords(this.layout, name),
+      this.overlayMounts(),
+    ])
+    return this.toVolume(name, meta, records, mounts.has(this.layout.mountpoint(name)))
+  }
+
+  /** The names of all volumes: directories of the root with a valid name. No per-volume reads. */
+  async names(): Promise<string[]> {
+    let entries
+    try {
+      entries = await fs.readdir(this.root, {withFileTypes: true})
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return []
+      throw wrap(`listing ${this.root}`, err)
+    }
+    const names: string[] = []
+    for (const entry of entries) {
+      if (!entry.isDirectory() || entry.name.startsWith('.')) continue
+      try {
+        names.push(validateName(entry.name))
+      } catch {
+        // Not ours (a name we never create); `dot gc` reports it.
+      }
+    }
+    return names.sort()
+  }
+
+  /** Names with their mountpoint when mounted: what the plugin's List needs, without reading each volume. */
+  async listBrief(): Promise<{name: string; mountpoint?: string}[]> {
+    const [names, mounts] = await Promise.all([this.names(), this.overlayMounts()])
+    return names.map((name) => {
+      const mountpoint = this.layout.mountpoint(name)
+      return mounts.has(mountpoint) ? {name, mountpoint} : {name}
+    })
+  }
+
+  /** Every volume, read in full. Volumes with unreadable metadata are skipped (and logged): gc reports them. */
+  async list(): Promise<Volume[]> {
+    const [names, mounts] = await Promise.all([this.names(), this.overlayMounts()])
+    const volumes = await Promise.all(
+      names.map(async (name) => {
+        try {
+          const [meta, records] = await Promise.all([readMetadata(this.layout.metadata(name), name), readRecords(this.layout, name)])
+          return this.toVolume(name, meta, records, mounts.has(this.layout.mountpoint(name)))
+        } catch (err) {
+          if (err instanceof DotError && err.code === 'not-found') return undefined
+          this.logger.warn((err as Error).message)
+          return undefined
+        }
+      }),
+    )
+    return volumes.filter((v): v is Volume => v !== undefined)
+  }
+
+  /** Bytes the volume's changes occupy. Walks the upper layer: for admins, never on a hot path. */
+  async changesSize(name: string): Promise<number> {
+    validateName(name)
+    return diskUsage(this.layout.upper(name))
+  }
+
+  async isMounted(name: string): Promise<boolean> {
+    return (await this.overlayMounts()).has(this.layout.mountpoint(name))
+  }
+
+  /** Overlay mountpoints with how many overlays are stacked on each. */
+  async overlayMounts(): Promise<Map<string, number>> {
+    return overlayMountpoints(await readMountinfo())
+  }
+
+  // ---- changes: under the volume's lock ----
+
+  async create(name: string, rawOptions: unknown): Promise<Volume> {
+    validateName(name)
+    const options = parseCreateOptions(rawOptions)
+    await this.createParsed(name, options)
+    return this.get(name)
+  }
+
+  private async createParsed(name: string, options: CreateOptions): Promise<void> {
+    await fs.mkdir(this.root, {recursive: true, mode: 0o711})
+    await checkBase(options.base, this.root)
+    await this.locks.withLock(name, async () => {
+      if (await pathExists(this.layout.volume(name))) throw exists(`volume "${name}" already exists`, {name})
+      // Built complete under a scratch name, then renamed into place: a crash leaves a `.tmp-*` that
+      // start-up sweeps, never a half-made volume.
+      const tmp = this.layout.scratch('tmp', name)
+      try {
+        await fs.mkdir(tmp, {mode: 0o711})
+        this.crash('create:after-tmp')
+        await fs.mkdir(path.join(tmp, 'upper'), {mode: 0o755})
+        await fs.mkdir(path.join(tmp, 'activemounts'), {mode: 0o755})
+        await writeMetadata(path.join(tmp, 'metadata.json'), {...options, createdAt: new Date()})
+        this.crash('create:before-rename')
+        await fs.rename(tmp, this.layout.volume(name))
+      } catch (err) {
+        await fs.rm(tmp, {recursive: true, force: true}).catch(() => {})
+        if (['ENOTEMPTY', 'EEXIST'].includes(errnoCode(err) ?? '')) throw exists(`volume "${name}" already exists`, {name})
+        throw wrap(`creating volume "${name}"`, err)
+      }
+      this.crash('create:after-rename')
+      this.logger.info(`created volume "${name}" on ${options.base}${options.volatile ? ' (volatile)' : ''}`)
+    })
+  }
+
+  /**
+   * Removes a volume and its changes. Refused while mount records exist unless `force`, which unmounts
+   * (lazily if busy) first. The directory is renamed to `.trash-*` before it is deleted, so a crash
+   * mid-delete leaves no half-volume.
+   */
+  async remove(name: string, options: {force?: boolean} = {}): Promise<void> {
+    validateName(name)
+    await this.locks.withLock(name, async () => {
+      const volumeDir = this.layout.volume(name)
+      if (!(await pathExists(volumeDir))) throw notFound(`no such volume: ${name}`, {name})
+      const hasMetadata = await pathExists(this.layout.metadata(name))
+      if (!hasMetadata && !options.force) {
+        throw invalid(`volume "${name}" has no readable metadata; inspect ${volumeDir} and use --force to delete it`, {name})
+      }
+      const records = await readRecords(this.layout, name)
+      if (records.size > 0 && !options.force) {
+        const ids = [...records.keys()]
+        throw inUse(`volume "${name}" is in use (${ids.length} active mount${ids.length === 1 ? '' : 's'}: ${ids.join(', ')}); unmount it first, or force`, {
+          name,
+          mounts: Object.fromEntries(records),
+        })
+      }
+      // Drop the records before unmounting (rule 1), then make sure nothing is mounted inside the
+      // directory we are about to delete: deleting through a live overlay would write whiteouts.
+      await fs.rm(this.layout.activeMounts(name), {recursive: true, force: true})
+      await this.teardown(name, {detachIfBusy: true})
+      this.crash('remove:after-unmount')
+      const trash = this.layout.scratch('trash', name)
+      await fs.rename(volumeDir, trash)
+      this.crash('remove:after-rename')
+      await this.deleteTrash(trash)
+      this.logger.info(`removed volume "${name}"`)
+    })
+  }
+
+  /**
+   * Mounts the volume for mount ID `id` and returns the mountpoint. All users share one overlay; each ID
+   * is counted, so the same ID mounted twice needs two unmounts.
+   */
+  async mount(name: string, id: string): Promise<string> {
+    validateName(name)
+    validateMountId(id)
+    return this.locks.withLock(name, async () => {
+      const meta = await readMetadata(this.layout.metadata(name), name)
+      const mountpoint = this.layout.mountpoint(name)
+      const [ids, mounts] = await Promise.all([listRecordIds(this.layout, name), this.overlayMounts()])
+      let mounted = mounts.has(mountpoint)
+      if (ids.length > 0 && mounted) {
+        await writeRecord(this.layout, name, id, (await readRecord(this.layout, name, id)) + 1)
+        this.logger.debug(`mount "${name}" id ${id}: joined the mounted overlay`)
+        return mountpoint
+      }
+      if (ids.length > 0) {
+        // Records without an overlay: it was lost (a reboot, an unmount behind our back). Nobody can be
+        // using it, so the records are stale; this is a first mount.
+        this.logger.warn(`volume "${name}": dropping ${ids.length} stale mount record(s) of an overlay that is no longer mounted`)
+        await fs.rm(this.layout.activeMounts(name), {recursive: true, force: true})
+      }
+      if (mounted && meta.volatile) {
+        // An overlay without records (a failed unmount) cannot be reused by a volatile volume: its
+        // changes must be wiped first. Detach it; never stack a second overlay on the same upper.
+        await this.teardown(name, {detachIfBusy: true})
+        mounted = false
+      }
+      if (!mounted) {
+        await checkBase(meta.base, this.root).catch((err: Error) => {
+          throw invalid(`cannot mount volume "${name}": ${err.message}`, {name, base: meta.base})
+        })
+        if (meta.volatile) await this.wipeChanges(name)
+        this.crash('mount:after-wipe')
+        await Promise.all([
+          fs.mkdir(this.layout.upper(name), {recursive: true, mode: 0o755}),
+          fs.mkdir(this.layout.workdir(name), {recursive: true, mode: 0o700}),
+          fs.mkdir(mountpoint, {recursive: true, mode: 0o755}),
+          fs.mkdir(this.layout.activeMounts(name), {recursive: true, mode: 0o755}),
+        ])
+        this.crash('mount:before-mount')
+        const mounter = await this.mounter()
+        const spec = overlayMount(name, {base: meta.base, upper: this.layout.upper(name), workdir: this.layout.workdir(name), mountpoint})
+        try {
+          await mounter.mount(spec)
+        } catch (err) {
+          throw new DotError('internal', `mounting volume "${name}": ${(err as Error).message}`, {name}, {cause: err})
+        }
+        this.crash('mount:after-mount')
+        this.logger.debug(`mount "${name}": mounted the overlay`)
+      } else {
+        this.logger.debug(`mount "${name}": reusing an overlay left mounted without records`)
+      }
+      try {
+        await fs.mkdir(this.layout.activeMounts(name), {recursive: true, mode: 0o755})
+        await writeRecord(this.layout, name, id, 1)
+      } catch (err) {
+        // Without its record the overlay would be garbage; take it down now rather than leave it.
+        await this.teardown(name, {detachIfBusy: true}).catch(() => {})
+        throw wrap(`recording mount ${id} of volume "${name}"`, err)
+      }
+      this.crash('mount:after-record')
+      return mountpoint
+    })
+  }
+
+  /**
+   * Drops one use of mount ID `id`; the last use of the last ID unmounts the overlay. An ID that is not
+   * mounted is a success (dockerd retries unmounts, PROTOCOL.md §9.4).
+   */
+  async unmount(name: string, id: string): Promise<void> {
+    validateName(name)
+    validateMountId(id)
+    await this.locks.withLock(name, async () => {
+      await readMetadata(this.layout.metadata(name), name)
+      const count = await readRecord(this.layout, name, id)
+      if (count === 0) {
+        this.logger.debug(`unmount "${name}" id ${id}: not mounted under this ID; nothing to do`)
+        return
+      }
+      await writeRecord(this.layout, name, id, count - 1)
+      this.crash('unmount:after-record')
+      if (count > 1 || (await listRecordIds(this.layout, name)).length > 0) return
+      await this.teardown(name, {detachIfBusy: true})
+      this.crash('unmount:after-unmount')
+    })
+  }
+
+  /** Runs `task` holding the volume's lock (for reconcile and gc, which repair a volume in place). */
+  withVolumeLock<T>(name: string, task: () => Promise<T>): Promise<T> {
+    return this.locks.withLock(validateName(name), task)
+  }
+
+  // ---- internals ----
+
+  /**
+   * Unmounts every overlay stacked on the volume's mountpoint and removes the mount-only directories.
+   * "Not mounted" counts as done; EBUSY is retried, then (with `detachIfBusy`) the overlay is detached.
+   * Caller must hold the volume's lock and have removed the records.
+   */
+  async teardown(name: string, options: {detachIfBusy: boolean}): Promise<void> {
+    const mountpoint = this.layout.mountpoint(name)
+    let detached = false
+    for (let attempt = 0; ; attempt++) {
+      const stacked = (await this.overlayMounts()).get(mountpoint) ?? 0
+      if (stacked === 0) break
+      const mounter = await this.mounter()
+      try {
+        await mounter.unmount(mountpoint, {detach: detached})
+      } catch (err) {
+        const code = errnoCode(err)
+        // EINVAL: not (or no longer) a mount point; mountinfo is re-read, bounded by the attempt count.
+        if ((code === 'EINVAL' || code === 'ENOENT') && attempt <= UNMOUNT_BUSY_RETRIES + 2) continue
+        if (code !== 'EBUSY' || attempt > UNMOUNT_BUSY_RETRIES + 2) {
+          throw new DotError('busy', `unmounting volume "${name}": ${(err as Error).message}`, {name}, {cause: err})
+        }
+        if (attempt >= UNMOUNT_BUSY_RETRIES) {
+          if (!options.detachIfBusy) throw new DotError('busy', `volume "${name}" is busy: its mountpoint is in use`, {name})
+          this.logger.warn(`volume "${name}": mountpoint busy, detaching the overlay lazily`)
+          detached = true
+        } else {
+          await new Promise((resolve) => setTimeout(resolve, 20 * (attempt + 1)))
+        }
+      }
+    }
+    // rmdir, never rm -r: if anything were still mounted there it fails instead of deleting through it.
+    await fs.rmdir(mountpoint).catch((err) => {
+      if (errnoCode(err) !== 'ENOENT') this.logger.warn(`volume "${name}": leaving ${mountpoint}: ${(err as Error).message}`)
+    })
+    // A detached overlay may still be alive in some namespace and use its workdir: keep it then.
+    if (!detached) await fs.rm(this.layout.workdir(name), {recursive: true, force: true})
+  }
+
+  /** The volatile wipe: the old upper layer goes to trash (renamed, so a crash keeps it sweepable). */
+  private async wipeChanges(name: string): Promise<void> {
+    const upper = this.layout.upper(name)
+    const entries = await fs.readdir(upper).catch(() => [])
+    if (entries.length === 0) return
+    const trash = this.layout.scratch('trash', `${name}-upper`)
+    try {
+      await fs.rename(upper, trash)
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return
+      throw wrap(`discarding the changes of volatile volume "${name}"`, err)
+    }
+    await fs.rm(this.layout.workdir(name), {recursive: true, force: true})
+    this.logger.info(`volume "${name}" is volatile: discarded the changes of its previous use`)
+    // Deleting a large upper must not hold up the mount; `close` (and gc, after a crash) finishes it.
+    const cleanup = this.deleteTrash(trash).finally(() => this.cleanups.delete(cleanup))
+    this.cleanups.add(cleanup)
+  }
+
+  private async deleteTrash(trash: string): Promise<void> {
+    try {
+      await fs.rm(trash, {recursive: true, force: true})
+    } catch (err) {
+      this.logger.warn(`deleting ${trash}: ${(err as Error).message} (dot gc will retry)`)
+    }
+  }
+
+  private toVolume(
+    name: string,
+    meta: {base: string; volatile: boolean; createdAt: Date},
+    records: Map<string, number>,
+    mounted: boolean,
+  ): Volume {
+    const volume: Volume = {
+      name,
+      base: meta.base,
+      volatile: meta.volatile,
+      createdAt: meta.createdAt,
+      mounted,
+      mounts: Object.fromEntries([...records].sort(([a], [b]) => a.localeCompare(b))),
+      upper: this.layout.upper(name),
+    }
+    if (mounted) volume.mountpoint = this.layout.mountpoint(name)
+    return volume
+  }
+}
+
+async function pathExists(p: string): Promise<boolean> {
+  try {
+    await fs.lstat(p)
+    return true
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false
+    throw err
+  }
+}

@@ -1,0 +1,62 @@
+import {createRequire} from 'node:module'
+
+import type {OverlayMount} from '../overlay-options.js'
+import {MountSyscallError, type Mounter} from './mounter.js'
+
+const MNT_DETACH = 2
+
+type Koffi = typeof import('koffi')
+type AsyncFn = {async: (...args: unknown[]) => void} & ((...args: unknown[]) => number)
+
+/**
+ * mount(2)/umount2(2) called in process through koffi: about 0.24 ms against 3.9 ms for spawning
+ * mount(8). koffi ships prebuilt binaries in its npm package, so installing needs no compiler.
+ *
+ * Calls go through koffi's `.async` (a worker thread): a mount can wait (a hung NFS base, a busy
+ * superblock) and must not stall the event loop that answers dockerd. koffi does not carry errno
+ * back from its worker thread, so on failure the call is repeated synchronously once, only to learn
+ * errno (a retry that now succeeds is a success).
+ */
+export class SyscallMounter implements Mounter {
+  readonly kind = 'syscall' as const
+  private readonly koffi: Koffi
+  private readonly mountFn: AsyncFn
+  private readonly umount2Fn: AsyncFn
+  private readonly errnoNames: Map<number, string>
+
+  constructor() {
+    const require = createRequire(import.meta.url)
+    this.koffi = require('koffi') as Koffi
+    const libc = this.koffi.load('libc.so.6')
+    this.mountFn = libc.func(
+      'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)',
+    ) as unknown as AsyncFn
+    this.umount2Fn = libc.func('int umount2(const char *target, int flags)') as unknown as AsyncFn
+    this.errnoNames = new Map(Object.entries(this.koffi.os.errno).map(([name, n]) => [n, name]))
+  }
+
+  async mount(m: OverlayMount): Promise<void> {
+    const args = [m.source, m.target, m.fstype, 0, m.data]
+    if ((await this.callAsync(this.mountFn, args)) === 0) return
+    if (this.mountFn(...args) === 0) return
+    throw new MountSyscallError('mount', this.errnoName(), m.target)
+  }
+
+  async unmount(target: string, options: {detach?: boolean} = {}): Promise<void> {
+    const args = [target, options.detach ? MNT_DETACH : 0]
+    if ((await this.callAsync(this.umount2Fn, args)) === 0) return
+    if (this.umount2Fn(...args) === 0) return
+    throw new MountSyscallError('umount2', this.errnoName(), target)
+  }
+
+  private callAsync(fn: AsyncFn, args: unknown[]): Promise<number> {
+    return new Promise((resolve, reject) => {
+      fn.async(...args, (err: unknown, result: number) => (err ? reject(err) : resolve(result)))
+    })
+  }
+
+  private errnoName(): string {
+    const n = this.koffi.errno()
+    return this.errnoNames.get(n) ?? `errno ${n}`
+  }
+}

@@ -1,0 +1,40 @@
+import {spawn} from 'node:child_process'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+/** The repository root (this file is compiled to dist/test/helpers/). */
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
+export const DOT_BIN = path.join(REPO, 'bin', 'run.js')
+
+export interface DotResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs the real `dot` CLI as a child process, the way an admin or a script would. */
+export function runDot(args: string[], options: {env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number} = {}): Promise<DotResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DOT_BIN, ...args], {
+      env: {...process.env, NO_COLOR: '1', ...options.env},
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: options.timeoutMs ?? 60_000,
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolve({code: code ?? (signal ? 128 : 1), stdout, stderr}))
+    child.stdin.end(options.input ?? '')
+  })
+}
+
+/** Parses the single JSON document a `--json` run must print. */
+export function parseJson(result: DotResult): unknown {
+  try {
+    return JSON.parse(result.stdout)
+  } catch {
+    throw new Error(`stdout is not one JSON document:\n${result.stdout}\nstderr:\n${result.stderr}`)
+  }
+}
