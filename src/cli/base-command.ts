@@ -1,6 +1,6 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
-import {DEFAULT_ROOT} from '../core/store.js'
+import {DEFAULT_ROOT, VolumeStore} from '../core/store.js'
 import type {DotError} from '../core/errors.js'
 import {exitCodeFor} from './exit-codes.js'
 import {toDotError} from './to-dot-error.js'
@@ -27,10 +27,13 @@ export abstract class DotCommand<T extends typeof Command> extends Command {
 
   protected flags!: DotFlags<T>
   protected args!: DotArgs<T>
+  /** Every positional argument, for commands taking several names (`static strict = false`). */
+  protected positionals!: string[]
+  private store: VolumeStore | undefined
 
   override async init(): Promise<void> {
     await super.init()
-    const {args, flags} = await this.parse({
+    const {args, argv, flags} = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (super.ctor as typeof DotCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
@@ -39,6 +42,18 @@ export abstract class DotCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as DotFlags<T>
     this.args = args as DotArgs<T>
+    this.positionals = argv as string[]
+  }
+
+  /** The store on `--root`, opened once; `finally` waits for its background cleanups before exiting. */
+  protected async openStore(): Promise<VolumeStore> {
+    this.store ??= await VolumeStore.open({root: this.flags.root})
+    return this.store
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    await this.store?.close().catch(() => {})
+    return super.finally(err)
   }
 
   /** Turns any failure into the documented exit code; never a stack trace for a user mistake. */
@@ -49,9 +64,14 @@ export abstract class DotCommand<T extends typeof Command> extends Command {
     if (this.jsonEnabled()) {
       this.logJson(errorDocument(error, exitCode))
     } else {
-      process.stderr.write(`dot ${this.id ?? ''}: ${error.message}\n`.replace('dot : ', 'dot: '))
+      this.warnLine(error.message)
       if (error.code === 'internal' && process.env.DEBUG) process.stderr.write(`${(error.cause as Error)?.stack ?? error.stack}\n`)
     }
+  }
+
+  /** One line on stderr for a human, prefixed with the command (`dot rm: ...`); nothing under --json. */
+  protected warnLine(message: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(`dot${this.id ? ` ${this.id}` : ''}: ${message}\n`)
   }
 
   /** Prints bare lines for humans and pipelines; nothing under --json (run() returns the data instead). */

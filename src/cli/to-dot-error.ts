@@ -7,7 +7,7 @@ import {DotError} from '../core/errors.js'
 export function toDotError(err: unknown): DotError {
   if (err instanceof DotError) return err
   const error = err instanceof Error ? err : new Error(String(err))
-  if (isParseError(error)) return new DotError('invalid', firstLine(error.message), {}, {cause: err})
+  if (isParseError(error)) return new DotError('invalid', parseErrorMessage(error), {}, {cause: err})
   const code = (error as {code?: unknown}).code
   if (code === 'EACCES' || code === 'EPERM') {
     return new DotError('internal', `${firstLine(error.message)} (are you root?)`, {}, {cause: err})
@@ -18,6 +18,29 @@ export function toDotError(err: unknown): DotError {
 function isParseError(error: Error): boolean {
   const oclif = (error as {oclif?: {exit?: number}}).oclif
   return error.name.includes('Parse') || error.constructor.name.includes('Parse') || error.name === 'NonExistentFlagsError' || oclif?.exit === 2
+}
+
+/**
+ * oclif's parse errors span several lines ("The following error occurred:", a dimmed list, "See more
+ * help with --help"); a human gets one line, so keep the facts and drop the furniture.
+ */
+export function parseErrorMessage(error: Error): string {
+  const args = (error as {args?: unknown}).args
+  if (error.constructor.name === 'RequiredArgsError' && Array.isArray(args)) {
+    const names = args.map((a: {name?: string; description?: string}) => (a.description ? `${a.name?.toUpperCase()} (${a.description})` : a.name?.toUpperCase()))
+    return `missing required argument ${names.join(', ')}; see --help`
+  }
+  const lines = stripAnsi(error.message)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !/^See more help with --help$/.test(line) && !/^The following errors? occurred:$/.test(line))
+  if (lines.length === 0) return firstLine(error.message)
+  return `${lines.join('; ')}; see --help`
+}
+
+function stripAnsi(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001B\[[0-9;]*m/g, '')
 }
 
 function firstLine(message: string): string {

@@ -1,21 +1,34 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DotCommand} from '../cli/base-command.js'
-import {VolumeStore} from '../core/store.js'
+import {createOptionsFromFlags} from '../cli/create-options.js'
+import {reportVolume} from '../cli/volume-report.js'
 
 export default class Create extends DotCommand<typeof Create> {
   static override summary = 'Create a copy-on-write volume on top of a host directory'
-  static override examples = ['<%= config.bin %> create data --base /srv/dataset', '<%= config.bin %> create scratch --base /srv/src --volatile']
+  static override description =
+    'The base directory is never written to: changes land in the volume\'s upper layer. Options are those of `docker volume create --driver docker-on-top -o key=value`: base (required) and volatile (true/false/yes/no).'
+  static override examples = [
+    '<%= config.bin %> create data --base /srv/dataset',
+    '<%= config.bin %> create scratch --base /srv/src --volatile',
+    '<%= config.bin %> create scratch -o base=/srv/src -o volatile=yes',
+  ]
   static override args = {name: Args.string({description: 'volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)', required: true})}
   static override flags = {
-    base: Flags.string({description: 'absolute path of the host directory the volume sits on (never written to)', required: true}),
+    base: Flags.string({description: 'absolute path of the host directory the volume sits on (never written to)'}),
     volatile: Flags.boolean({description: 'discard the changes at the next first mount after the last user leaves', default: false}),
+    opt: Flags.string({
+      char: 'o',
+      description: 'a driver option as key=value, like docker volume create -o (base, volatile); repeatable',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
   }
 
   async run() {
-    const store = await VolumeStore.open({root: this.flags.root})
-    const volume = await store.create(this.args.name, {base: this.flags.base, volatile: String(this.flags.volatile)})
+    const store = await this.openStore()
+    const volume = await store.create(this.args.name, createOptionsFromFlags(this.flags))
     this.print(volume.name)
-    return volume
+    return reportVolume(store, volume)
   }
 }

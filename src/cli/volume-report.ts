@@ -1,0 +1,34 @@
+import type {Volume, VolumeStore} from '../core/store.js'
+
+/**
+ * One volume as `dot inspect` and `dot ls --json` print it (the shape of `docker volume inspect`, in
+ * camelCase). `changesBytes` is the disk space of the upper layer, which costs a walk of it: only the
+ * admin commands pay for that, never the plugin.
+ */
+export interface VolumeReport {
+  name: string
+  base: string
+  volatile: boolean
+  createdAt: string
+  state: 'mounted' | 'idle'
+  mountpoint?: string
+  /** Active mount IDs with their usage counts. */
+  mounts: Record<string, number>
+  upper: string
+  changesBytes: number
+}
+
+export async function reportVolume(store: VolumeStore, volume: Volume): Promise<VolumeReport> {
+  return {
+    name: volume.name,
+    base: volume.base,
+    volatile: volume.volatile,
+    createdAt: volume.createdAt.toISOString(),
+    state: volume.mounted ? 'mounted' : 'idle',
+    // Present only while mounted (absent, not null, like docker's optional fields).
+    ...(volume.mountpoint ? {mountpoint: volume.mountpoint} : {}),
+    mounts: volume.mounts,
+    upper: volume.upper,
+    changesBytes: await store.changesSize(volume.name),
+  }
+}

@@ -1,0 +1,25 @@
+import {Args} from '@oclif/core'
+
+import {DotCommand} from '../cli/base-command.js'
+import {forEachTarget, targetNames, worstError} from '../cli/multi-target.js'
+import {reportVolume} from '../cli/volume-report.js'
+
+export default class Inspect extends DotCommand<typeof Inspect> {
+  static override summary = 'Show volumes in detail, as a JSON array'
+  static override description =
+    'Like `docker volume inspect`: one object per volume with name, base, volatile, createdAt, state, mountpoint (only while mounted), mounts (mount ID -> count), upper (the changes) and changesBytes. Names that do not exist are reported on stderr and the exit code is 3; under --json a failure gives {"volumes": [...], "errors": [...], "error": {...}} instead of the bare array.'
+  static override examples = ['<%= config.bin %> inspect data', '<%= config.bin %> inspect $(<%= config.bin %> ls -q)']
+  static override strict = false
+  static override args = {name: Args.string({description: 'volume name(s)', required: true})}
+
+  async run() {
+    const store = await this.openStore()
+    const results = await forEachTarget(targetNames(this.positionals), async (name) => reportVolume(store, await store.get(name)))
+    process.exitCode = results.exitCode
+    // Always JSON for humans too (docker prints the array it found, then the errors on stderr).
+    this.print(JSON.stringify(results.done, null, 2))
+    for (const error of results.errors) this.warnLine(error.message)
+    const worst = worstError(results.errors)
+    return worst ? {volumes: results.done, errors: results.errors, error: worst} : results.done
+  }
+}

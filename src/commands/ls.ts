@@ -1,0 +1,32 @@
+import {Flags} from '@oclif/core'
+
+import {DotCommand} from '../cli/base-command.js'
+import {colourEnabled} from '../cli/colour.js'
+import {reportVolume} from '../cli/volume-report.js'
+
+export default class Ls extends DotCommand<typeof Ls> {
+  static override summary = 'List volumes'
+  static override description =
+    'Columns: NAME, BASE, VOLATILE, STATE (mounted or idle), USERS (active mount IDs, ×N when an ID is mounted N times), CHANGES (disk space of the upper layer), CREATED (UTC). Colour only on a terminal, never with NO_COLOR.'
+  static override hiddenAliases = ['list']
+  static override examples = ['<%= config.bin %> ls', '<%= config.bin %> ls -q | xargs -r <%= config.bin %> inspect', '<%= config.bin %> ls --json']
+  static override flags = {
+    quiet: Flags.boolean({char: 'q', description: 'print only volume names, one a line (fast: reads no volume)', default: false}),
+  }
+
+  async run() {
+    const store = await this.openStore()
+    if (this.flags.quiet) {
+      // Names only: one readdir, no metadata, no mountinfo, no table libraries.
+      const names = await store.names()
+      if (names.length > 0) this.print(names.join('\n'))
+      return names
+    }
+    const volumes = await Promise.all((await store.list()).map((volume) => reportVolume(store, volume)))
+    if (!this.jsonEnabled()) {
+      const {renderVolumeTable} = await import('../cli/volume-table.js')
+      this.print(await renderVolumeTable(volumes, {colour: colourEnabled(process.stdout)}))
+    }
+    return volumes
+  }
+}
