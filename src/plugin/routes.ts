@@ -1,0 +1,139 @@
+import path from 'node:path'
+
+import {DotError} from '../core/errors.js'
+import type {Volume, VolumeStore} from '../core/store.js'
+import {validateName} from '../core/names.js'
+import {RequestError} from './errors.js'
+import {
+  type ActivateResponse,
+  type CapabilitiesResponse,
+  type GetResponse,
+  IMPLEMENTS,
+  type ListResponse,
+  type MountpointResponse,
+  type RequestBody,
+  type WireVolume,
+} from './wire.js'
+
+/** What a route produced; `undo` reverses its effect if the answer never reaches dockerd (§9.8). */
+export interface RouteResult {
+  response: object
+  undo?: () => Promise<void>
+  /** A short human summary for the info log, for calls that change something. */
+  summary?: string
+}
+
+export interface Route {
+  /** Whether the route reads a JSON body; Activate, Capabilities and List carry nothing they need. */
+  needsBody: boolean
+  handle(store: VolumeStore, body: RequestBody): Promise<RouteResult>
+}
+
+/** The endpoints, keyed by the exact path dockerd POSTs to (PROTOCOL.md §3). */
+export const ROUTES: Record<string, Route> = {
+  '/Plugin.Activate': {
+    needsBody: false,
+    // No timeout on dockerd's side and it holds the driver lookup lock meanwhile: answer at once.
+    handle: async () => ({response: {Implements: IMPLEMENTS} satisfies ActivateResponse}),
+  },
+
+  '/VolumeDriver.Capabilities': {
+    needsBody: false,
+    handle: async () => ({response: {Capabilities: {Scope: 'local'}} satisfies CapabilitiesResponse}),
+  },
+
+  '/VolumeDriver.Create': {
+    needsBody: true,
+    async handle(store, body) {
+      const name = requestName(body)
+      const volume = await store.create(name, body.Opts)
+      return {response: {}, summary: `created volume "${name}" on ${volume.base}${volume.volatile ? ' (volatile)' : ''}`}
+    },
+  },
+
+  '/VolumeDriver.Remove': {
+    needsBody: true,
+    async handle(store, body) {
+      const name = requestName(body)
+      // Refused (in-use) while any mount record exists: dockerd only knows about its own containers (§9.13).
+      await store.remove(name)
+      return {response: {}, summary: `removed volume "${name}"`}
+    },
+  },
+
+  '/VolumeDriver.Mount': {
+    needsBody: true,
+    async handle(store, body) {
+      const name = requestName(body)
+      const id = body.ID
+      const mountpoint = await store.mount(name, id as string)
+      // An empty or relative answer would make runc bind the container's bundle directory (§9.3).
+      if (typeof mountpoint !== 'string' || !path.isAbsolute(mountpoint)) {
+        await store.unmount(name, id as string).catch(() => {})
+        throw new DotError('internal', `mounting volume "${name}" produced no absolute mountpoint (${JSON.stringify(mountpoint)})`)
+      }
+      return {
+        response: {Mountpoint: mountpoint} satisfies MountpointResponse,
+        undo: () => store.unmount(name, id as string),
+        summary: `mounted volume "${name}" for id ${id} at ${mountpoint}`,
+      }
+    },
+  },
+
+  '/VolumeDriver.Unmount': {
+    needsBody: true,
+    async handle(store, body) {
+      const name = requestName(body)
+      // An ID that is not mounted is a success inside the store (§9.4).
+      await store.unmount(name, body.ID as string)
+      return {response: {}, summary: `unmounted volume "${name}" for id ${String(body.ID)}`}
+    },
+  },
+
+  '/VolumeDriver.Path': {
+    needsBody: true,
+    async handle(store, body) {
+      const name = requestName(body)
+      const volume = await store.get(name)
+      // Not mounted: no Mountpoint key at all (dockerd reads that as ""), never a path that is not an overlay.
+      return {response: volume.mountpoint ? {Mountpoint: volume.mountpoint} : ({} satisfies MountpointResponse)}
+    },
+  },
+
+  '/VolumeDriver.Get': {
+    needsBody: true,
+    async handle(store, body) {
+      const name = requestName(body)
+      // Unknown names answer Err (store.get throws not-found): that is what lets dockerd Create (§9.1).
+      return {response: {Volume: toWire(name, await store.get(name), true)} satisfies GetResponse}
+    },
+  },
+
+  '/VolumeDriver.List': {
+    needsBody: false,
+    async handle(store) {
+      // Names and mountinfo only: `docker volume ls` must not read every volume, let alone walk uppers.
+      const volumes = await store.listBrief()
+      return {response: {Volumes: volumes.map((v) => (v.mountpoint ? {Name: v.name, Mountpoint: v.mountpoint} : {Name: v.name}))} satisfies ListResponse}
+    },
+  },
+}
+
+/** The volume name of a request, validated by the core's rules before it names any path (§9.11). */
+function requestName(body: RequestBody): string {
+  if (!('Name' in body)) throw new RequestError('request has no "Name"; expected {"Name": "<volume>", ...}')
+  return validateName(body.Name)
+}
+
+/** A volume as dockerd reads it. `name` is the requested name, echoed exactly (§9.1). */
+export function toWire(name: string, volume: Volume, withStatus: boolean): WireVolume {
+  const wire: WireVolume = {Name: name}
+  if (volume.mountpoint) wire.Mountpoint = volume.mountpoint
+  const created = volume.createdAt
+  // RFC 3339 (toISOString is its UTC form) or absent; an empty string would make dockerd purge the volume.
+  if (created instanceof Date && !Number.isNaN(created.getTime())) wire.CreatedAt = created.toISOString()
+  if (withStatus) {
+    wire.Status = {base: volume.base, volatile: volume.volatile, mounted: volume.mounted, activeMounts: volume.mounts, upper: volume.upper}
+  }
+  return wire
+}

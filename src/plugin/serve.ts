@@ -1,0 +1,67 @@
+import {reconcile} from '../core/reconcile.js'
+import {VolumeStore} from '../core/store.js'
+import type {Logger} from '../core/logger.js'
+import {PluginServer} from './server.js'
+import {prepareSocket} from './socket-file.js'
+
+export interface ServeOptions {
+  name: string
+  socket: string
+  root: string
+  logger: Logger
+  /** Called once the socket accepts requests. */
+  onReady?: () => void
+}
+
+/**
+ * `dot serve` from start to stop: claim the socket (refusing if a live server holds it), reconcile the
+ * root (DESIGN.md §4 rule 5), listen, and on SIGTERM/SIGINT shut down gracefully. Resolves when the
+ * server has stopped. Mounts are never taken down on shutdown: running containers use them, and a
+ * restarted server finds them again through their records.
+ */
+export async function serve(options: ServeOptions): Promise<void> {
+  const {logger} = options
+  const socketState = await prepareSocket(options.socket)
+  if (socketState === 'stale-removed') logger.warn(`removed a stale socket ${options.socket} (left by a server that did not shut down)`)
+
+  const store = await VolumeStore.open({root: options.root, logger})
+  // Loads the FFI now rather than on the first Mount, and says which way mounts will be made.
+  const mounter = await store.mounter()
+  logger.debug(`mounting with ${mounter.constructor.name}`)
+
+  const findings = await reconcile(store)
+  for (const finding of findings) {
+    const line = `reconcile: ${finding.volume ? `volume "${finding.volume}": ` : ''}${finding.problem} (${finding.path}): ${finding.action}`
+    if (finding.repaired) logger.info(line)
+    else logger.warn(line)
+  }
+
+  const server = new PluginServer(store, logger)
+  await server.listen(options.socket)
+  logger.info(`listening on ${options.socket} as volume driver "${options.name}", root ${store.root}`)
+  options.onReady?.()
+
+  await new Promise<void>((resolve) => {
+    let stopping = false
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn(`${signal} again: exiting without waiting for requests in flight`)
+        process.exit(1)
+      }
+      stopping = true
+      logger.info(`${signal}: shutting down (mounted volumes stay mounted)`)
+      void server
+        .close(options.socket)
+        .then(() => store.close())
+        .catch((err: Error) => logger.error(`shutting down: ${err.message}`))
+        .finally(() => {
+          process.off('SIGTERM', onSignal)
+          process.off('SIGINT', onSignal)
+          resolve()
+        })
+    }
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+  })
+  logger.info('stopped')
+}

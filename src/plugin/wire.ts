@@ -1,0 +1,58 @@
+/**
+ * The Docker volume plugin protocol on the wire (PROTOCOL.md §2, §3; moby volume/drivers/proxy.go).
+ * Keys are capitalised as dockerd sends and expects them. Every response is JSON with status 200; a
+ * failure is `{"Err": message}` (dockerd reads a non-empty Err as failure whatever the status).
+ */
+
+/** The subsystems this plugin implements: exactly VolumeDriver (listing others makes dockerd call them). */
+export const IMPLEMENTS = ['VolumeDriver'] as const
+
+export interface ErrResponse {
+  Err: string
+}
+
+export interface ActivateResponse {
+  Implements: readonly string[]
+}
+
+export interface CapabilitiesResponse {
+  Capabilities: {Scope: 'local' | 'global'}
+}
+
+/** `Status` is free-form JSON that `docker volume inspect` shows verbatim, and nothing else reads. */
+export interface VolumeStatus {
+  base: string
+  volatile: boolean
+  mounted: boolean
+  /** Docker mount IDs in use, each with how many times it is mounted (an ID can repeat, §9.4). */
+  activeMounts: Record<string, number>
+  /** Where the volume's changes live on the host. */
+  upper: string
+}
+
+export interface WireVolume {
+  /** Echoed exactly as requested: dockerd trusts it (§9.1). */
+  Name: string
+  /** Absolute, and only while mounted. */
+  Mountpoint?: string
+  /** RFC 3339, or absent; never "" (a bad value makes dockerd purge the volume, §9.2). */
+  CreatedAt?: string
+  Status?: VolumeStatus
+}
+
+export interface GetResponse {
+  Volume: WireVolume
+}
+
+export interface ListResponse {
+  Volumes: WireVolume[]
+}
+
+export interface MountpointResponse {
+  Mountpoint?: string
+}
+
+export type Response = Record<string, unknown> | ErrResponse
+
+/** The request body as parsed; fields are checked by the core, never trusted here. */
+export type RequestBody = Record<string, unknown>
