@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import {after, before, describe, test} from 'node:test'
+
+import {TempRoot} from '../helpers/temp-root.js'
+import {ServeProcess} from './plugin-process.js'
+
+/**
+ * The protocol edges of PROTOCOL.md §9 over a real unix socket to a real `dot serve`: every request gets
+ * status 200 and a JSON body, failures as {"Err"}. Nothing here mounts, so it runs without root.
+ */
+describe('dot serve: protocol edges', () => {
+  const tmp = new TempRoot('dot-test-plugin-proto-')
+  const socket = path.join(tmp.dir, 'plugin.sock')
+  let serve: ServeProcess
+  let base: string
+
+  before(async () => {
+    base = tmp.base('data', {'hello.txt': 'hi'})
+    serve = await ServeProcess.start({root: tmp.root, socket})
+  })
+  after(async () => {
+    await serve?.stop()
+    tmp.cleanup()
+  })
+
+  const assertErr = (answer: {status: number; json: Record<string, unknown>}, pattern: RegExp) => {
+    assert.equal(answer.status, 200)
+    assert.equal(typeof answer.json.Err, 'string', `expected an Err, got ${JSON.stringify(answer.json)}`)
+    assert.match(answer.json.Err as string, pattern)
+  }
+
+  test('Activate lists exactly VolumeDriver, with or without a body', async () => {
+    for (const body of [undefined, {}]) {
+      const answer = await serve.call('/Plugin.Activate', body)
+      assert.equal(answer.status, 200)
+      assert.deepEqual(answer.json, {Implements: ['VolumeDriver']})
+    }
+  })
+
+  test('Capabilities answers scope local', async () => {
+    const answer = await serve.call('/VolumeDriver.Capabilities', {})
+    assert.deepEqual(answer.json, {Capabilities: {Scope: 'local'}})
+  })
+
+  test('the socket is mode 0660', () => {
+    const stat = fs.statSync(socket)
+    assert.ok(stat.isSocket())
+    assert.equal(stat.mode & 0o777, 0o660)
+  })
+
+  test('an empty body (dockerd retrying a dropped request) gets an Err, not a crash', async () => {
+    for (const endpoint of ['/VolumeDriver.Create', '/VolumeDriver.Get', '/VolumeDriver.Mount', '/VolumeDriver.Unmount', '/VolumeDriver.Remove', '/VolumeDriver.Path']) {
+      assertErr(await serve.call(endpoint), /empty request body/)
+    }
+    // Endpoints that carry no data still answer normally.
+    assert.deepEqual((await serve.call('/VolumeDriver.List')).json, {Volumes: []})
+  })
+
+  test('malformed JSON and non-object bodies get an Err', async () => {
+    assertErr(await serve.call('/VolumeDriver.Create', '{"Name": "x", ', {raw: true}), /not valid JSON/)
+    assertErr(await serve.call('/VolumeDriver.Get', '[1,2]', {raw: true}), /must be a JSON object, got an array/)
+    assertErr(await serve.call('/VolumeDriver.Get', '"x"', {raw: true}), /must be a JSON object, got string/)
+    assertErr(await serve.call('/VolumeDriver.Get', 'null\n', {raw: true}), /no "Name"/)
+  })
+
+  test('Create with Opts null is refused for the missing base, naming the option', async () => {
+    assertErr(await serve.call('/VolumeDriver.Create', {Name: 'nobase', Opts: null}), /missing required option "base"/)
+    assertErr(await serve.call('/VolumeDriver.Get', {Name: 'nobase'}), /no such volume/)
+  })
+
+  test('non-string option values and unknown options are refused', async () => {
+    assertErr(await serve.call('/VolumeDriver.Create', {Name: 'v1', Opts: {base, volatile: true}}), /option "volatile" must be a string, got boolean/)
+    assertErr(await serve.call('/VolumeDriver.Create', {Name: 'v1', Opts: {base: 42}}), /option "base" must be a string, got number/)
+    assertErr(await serve.call('/VolumeDriver.Create', {Name: 'v1', Opts: {base, size: '1G'}}), /unknown option "size"; allowed options are: base, volatile/)
+    assertErr(await serve.call('/VolumeDriver.Create', {Name: 'v1', Opts: {base: 'relative/dir'}}), /not an absolute path/)
+    assertErr(await serve.call('/VolumeDriver.Create', {Name: 'v1', Opts: {base: path.join(tmp.dir, 'missing')}}), /.+/)
+    assert.deepEqual((await serve.call('/VolumeDriver.List', {})).json, {Volumes: []})
+  })
+
+  test('names dockerd forwards unchecked are refused before they name a path', async () => {
+    for (const name of ['../../etc', 'a/b', '.hidden', '-dash', 'x:y', 'with space', 'ü-name', 'n'.repeat(300), 7]) {
+      assertErr(await serve.call('/VolumeDriver.Create', {Name: name, Opts: {base}}), /name/)
+    }
+    assert.deepEqual(fs.readdirSync(tmp.root).filter((e) => !e.startsWith('.')), [])
+  })
+
+  test('Get {"Name": ""} and Get of an unknown name answer Err', async () => {
+    assertErr(await serve.call('/VolumeDriver.Get', {Name: ''}), /volume name is empty/)
+    assertErr(await serve.call('/VolumeDriver.Get', {Name: 'ghost'}), /no such volume: ghost/)
+    assertErr(await serve.call('/VolumeDriver.Path', {Name: 'ghost'}), /no such volume: ghost/)
+  })
+
+  test('an unknown endpoint answers 200 with an Err', async () => {
+    assertErr(await serve.call('/NetworkDriver.GetCapabilities', {}), /unknown endpoint "\/NetworkDriver.GetCapabilities"/)
+    assertErr(await serve.call('/', undefined), /unknown endpoint/)
+  })
+
+  test('a body over 1 MiB is refused with an Err, and the server keeps answering', async () => {
+    const huge = JSON.stringify({Name: 'big', Opts: {base, pad: 'x'.repeat(2 * 1024 * 1024)}})
+    assertErr(await serve.call('/VolumeDriver.Create', huge, {raw: true}), /larger than 1048576 bytes/)
+    assertErr(await serve.call('/VolumeDriver.List', huge, {raw: true}), /larger than 1048576 bytes/)
+    assert.equal((await serve.call('/VolumeDriver.Capabilities', {})).status, 200)
+  })
+
+  test('a body over 1 MiB without Content-Length (chunked) is cut off at the limit', async () => {
+    const answer = await rawRequest(socket, 'POST /VolumeDriver.Create HTTP/1.1\r\nHost: \r\nTransfer-Encoding: chunked\r\n\r\n', 'y'.repeat(1536 * 1024))
+    assert.match(answer, /^HTTP\/1.1 200 /)
+    assert.match(answer, /larger than 1048576 bytes/)
+  })
+
+  test('Mount of an unknown volume is an Err, never an empty Mountpoint', async () => {
+    const answer = await serve.call('/VolumeDriver.Mount', {Name: 'ghost', ID: 'a'.repeat(64)})
+    assertErr(answer, /no such volume: ghost/)
+    assert.equal(answer.json.Mountpoint, undefined)
+    assertErr(await serve.call('/VolumeDriver.Mount', {Name: 'ghost'}), /mount ID is empty/)
+  })
+
+  test('Unmount of an ID that is not mounted succeeds', async () => {
+    assert.deepEqual((await serve.call('/VolumeDriver.Create', {Name: 'idle', Opts: {base}})).json, {})
+    assert.deepEqual((await serve.call('/VolumeDriver.Unmount', {Name: 'idle', ID: 'b'.repeat(64)})).json, {})
+    assert.deepEqual((await serve.call('/VolumeDriver.Remove', {Name: 'idle'})).json, {})
+  })
+
+  test('Create of an existing name, Remove of an unknown name: Errs', async () => {
+    assert.deepEqual((await serve.call('/VolumeDriver.Create', {Name: 'twice', Opts: {base}})).json, {})
+    assertErr(await serve.call('/VolumeDriver.Create', {Name: 'twice', Opts: {base}}), /already exists/)
+    assert.deepEqual((await serve.call('/VolumeDriver.Remove', {Name: 'twice'})).json, {})
+    assertErr(await serve.call('/VolumeDriver.Remove', {Name: 'twice'}), /no such volume/)
+  })
+
+  test('Get echoes the requested name and has an RFC 3339 CreatedAt, no Mountpoint while unmounted', async () => {
+    assert.deepEqual((await serve.call('/VolumeDriver.Create', {Name: 'Echo.1', Opts: {base, volatile: 'TRUE'}})).json, {})
+    const volume = (await serve.call('/VolumeDriver.Get', {Name: 'Echo.1'})).json.Volume as Record<string, unknown>
+    assert.equal(volume.Name, 'Echo.1')
+    assert.equal(volume.Mountpoint, undefined)
+    assert.match(volume.CreatedAt as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/)
+    assert.deepEqual(volume.Status, {base, volatile: true, mounted: false, activeMounts: {}, upper: path.join(tmp.root, 'Echo.1', 'upper')})
+    assert.deepEqual((await serve.call('/VolumeDriver.Path', {Name: 'Echo.1'})).json, {})
+    assert.deepEqual((await serve.call('/VolumeDriver.List', {})).json, {Volumes: [{Name: 'Echo.1'}]})
+  })
+
+  test('requests are logged one line each at debug, user mistakes without a stack', () => {
+    assert.match(serve.stderr, /debug \/VolumeDriver\.Capabilities \{\} -> \{"Capabilities":\{"Scope":"local"\}\}/)
+    assert.match(serve.stderr, /warn {2}\/VolumeDriver\.Create refused: unknown option "size"/)
+    assert.doesNotMatch(serve.stderr, /^\s+at /m)
+    assert.equal(serve.stdout, `listening on ${socket}\n`)
+  })
+})
+
+/** Writes a raw HTTP request (head, then body as one chunk) and returns everything the server answered. */
+function rawRequest(socketPath: string, head: string, chunk: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const conn = net.connect({path: socketPath})
+    let answer = ''
+    conn.setEncoding('utf8')
+    conn.on('data', (d) => {
+      answer += d
+      if (/\r\n\r\n[\s\S]*\}/.test(answer)) conn.destroy()
+    })
+    conn.on('close', () => resolve(answer))
+    conn.on('error', (err) => (answer ? resolve(answer) : reject(err)))
+    conn.write(head)
+    conn.write(`${Buffer.byteLength(chunk).toString(16)}\r\n${chunk}\r\n0\r\n\r\n`)
+  })
+}
