@@ -373,8 +373,10 @@ export class VolumeStore {
   /** The volatile wipe: the old upper layer goes to trash (renamed, so a crash keeps it sweepable). */
   private async wipeChanges(name: string): Promise<void> {
     const upper = this.layout.upper(name)
-    const entries = await fs.readdir(upper).catch(() => [])
-    if (entries.length === 0) return
+    const entries = await fs.readdir(upper).catch(() => undefined)
+    if (entries === undefined) return
+    // Renamed even when empty: an overlay detached while busy may still be alive on this upper, and
+    // overlayfs only warns when a second mount shares upper/work; the fresh run must get its own.
     const trash = this.layout.scratch('trash', `${name}-upper`)
     try {
       await fs.rename(upper, trash)
@@ -383,7 +385,7 @@ export class VolumeStore {
       throw wrap(`discarding the changes of volatile volume "${name}"`, err)
     }
     await fs.rm(this.layout.workdir(name), {recursive: true, force: true})
-    this.logger.info(`volume "${name}" is volatile: discarded the changes of its previous use`)
+    if (entries.length > 0) this.logger.info(`volume "${name}" is volatile: discarded the changes of its previous use`)
     // Deleting a large upper must not hold up the mount; `close` (and gc, after a crash) finishes it.
     const cleanup = this.deleteTrash(trash).finally(() => this.cleanups.delete(cleanup))
     this.cleanups.add(cleanup)
