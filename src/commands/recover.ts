@@ -1,0 +1,54 @@
+import {Args, Flags} from '@oclif/core'
+
+import {DotCommand} from '../cli/base-command.js'
+import {ProgressBar} from '../cli/progress-bar.js'
+import {invalid} from '../core/errors.js'
+import {type RecoverResult, recoverToDirectory, recoverToTar} from '../core/recover/recover.js'
+import {VolumeStore} from '../core/store.js'
+
+export default class Recover extends DotCommand<typeof Recover> {
+  static override summary = "Salvage a volume's content (base plus changes) without changing the volume"
+  static override description = [
+    'Writes the volume as containers last saw it: the base with the changes applied. For a volatile',
+    'volume this works until its next first mount, which discards the changes. Types, modes, owners,',
+    'times, symlinks, hard links, sparse files and xattrs are kept; whiteouts never appear.',
+    '--changes-only writes only new and changed files and directories (with their parent directories)',
+    'and lists the deleted paths ("D /path": on stdout with --to, on stderr with --tar; "deleted" in --json).',
+    'A mounted volume is refused unless --force. Exit codes: 0 done, 2 bad usage or target, 3 no such',
+    'volume, 4 target not empty, 5 volume in use.',
+  ].join('\n')
+  static override examples = [
+    '<%= config.bin %> recover data --to /backup/data',
+    '<%= config.bin %> recover data --to /backup/data-changes --changes-only',
+    '<%= config.bin %> recover data --tar | tar -x -C /backup/data',
+  ]
+  static override args = {name: Args.string({description: 'volume name', required: true})}
+  static override flags = {
+    to: Flags.string({description: 'write into this new or empty directory', exactlyOne: ['to', 'tar']}),
+    tar: Flags.boolean({description: 'write a tar archive (pax) to stdout', exactlyOne: ['to', 'tar']}),
+    'changes-only': Flags.boolean({description: 'only what changed; list the deletions', default: false}),
+    force: Flags.boolean({description: 'copy even while the volume is mounted (the copy may be inconsistent)', default: false}),
+  }
+
+  async run(): Promise<RecoverResult> {
+    const {flags} = this
+    if (flags.tar && this.jsonEnabled()) throw invalid('--tar writes the archive to stdout, so it cannot be combined with --json')
+    if (flags.tar && process.stdout.isTTY) throw invalid('refusing to write a tar archive to a terminal; pipe it (dot recover NAME --tar | tar -x -C DIR) or redirect it to a file')
+    const store = await VolumeStore.open({root: this.flags.root})
+    const bar = ProgressBar.enabled() ? new ProgressBar(`recovering ${this.args.name}`) : undefined
+    const options = {changesOnly: flags['changes-only'], force: flags.force, progress: bar && ((done: number, total: number) => bar.update(done, total))}
+    let result: RecoverResult
+    try {
+      result = flags.tar ? await recoverToTar(store, this.args.name, process.stdout, options) : await recoverToDirectory(store, this.args.name, flags.to!, options)
+    } finally {
+      bar?.finish()
+    }
+    if (!this.jsonEnabled()) {
+      for (const warning of result.warnings) process.stderr.write(`dot recover: warning: ${warning}\n`)
+      const deletions = result.deleted.map((p) => `D ${p}\n`).join('')
+      if (flags.tar) process.stderr.write(deletions)
+      else this.print(`wrote volume "${result.volume}"${result.changesOnly ? ' (changes only)' : ''} into ${result.to}\n${deletions}`)
+    }
+    return result
+  }
+}

@@ -1,0 +1,29 @@
+import fs from 'node:fs/promises'
+
+import {DotError, errnoCode, invalid} from '../errors.js'
+import {readMetadata} from '../metadata.js'
+import {validateName} from '../names.js'
+import type {VolumeStore} from '../store.js'
+import {type Changes, computeChanges} from './changes.js'
+
+/**
+ * What a volume changes in its base (see `computeChanges`). Reads the upper layer and the base only;
+ * takes no lock and mounts nothing, so it works on mounted volumes too (then it is a snapshot of a
+ * moving target). Needs root: overlayfs keeps opaque and redirect marks in `trusted.*` xattrs, which
+ * other users cannot see (lgetxattr answers ENODATA, which would silently turn into a wrong diff).
+ */
+export async function diffVolume(store: VolumeStore, name: string): Promise<Changes> {
+  validateName(name)
+  const meta = await readMetadata(store.layout.metadata(name), name)
+  if (process.geteuid?.() !== 0) {
+    throw new DotError('unsupported', 'dot diff must run as root: overlayfs keeps its opaque-directory marks in trusted.* xattrs, which only root can read')
+  }
+  try {
+    if (!(await fs.stat(meta.base)).isDirectory()) throw invalid(`base "${meta.base}" of volume "${name}" is not a directory`, {name, base: meta.base})
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw invalid(`base "${meta.base}" of volume "${name}" does not exist`, {name, base: meta.base})
+    throw err
+  }
+  const {OverlayXattrs} = await import('./overlay-xattrs.js')
+  return computeChanges(store.layout.upper(name), meta.base, new OverlayXattrs())
+}

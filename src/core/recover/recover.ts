@@ -1,0 +1,161 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import type {Writable} from 'node:stream'
+
+import {computeChanges} from '../diff/changes.js'
+import {diskUsage} from '../disk-usage.js'
+import {DotError, errnoCode, exists, invalid, wrap} from '../errors.js'
+import type {VolumeStore} from '../store.js'
+import {tarCreateArgs, tarExtractArgs, TAR_EXIT_DIFFERS} from './gnu-tar.js'
+import {type MergedView, withMergedView} from './merged-view.js'
+import {copyCounting, spawnTar} from './tar-process.js'
+
+export interface RecoverOptions {
+  /** Only what changed (new and modified files and directories, with their parent directories); deletions are listed. */
+  changesOnly?: boolean
+  /** Copy a volume in use anyway (the copy may be inconsistent). */
+  force?: boolean
+  /** Called as bytes flow; `total` is an estimate (blocks in use), so `done` may pass it. */
+  progress?: (done: number, total: number) => void
+}
+
+export interface RecoverResult {
+  volume: string
+  /** The directory written, for `--to`. */
+  to?: string
+  changesOnly: boolean
+  /** Paths the volume deleted from its base (with changesOnly; a full copy simply lacks them). */
+  deleted: string[]
+  /** Bytes of tar stream produced. */
+  bytes: number
+  /** Whether the volume was in use while copied (only with force). */
+  wasInUse: boolean
+  warnings: string[]
+}
+
+/**
+ * Writes the volume as containers last saw it into `target`, a new or empty directory, which gets the
+ * volume root's own mode, owner and times. The volume is not changed. On failure `target` may hold a
+ * partial copy; the error says so.
+ */
+export async function recoverToDirectory(store: VolumeStore, name: string, target: string, options: RecoverOptions = {}): Promise<RecoverResult> {
+  const dir = path.resolve(target)
+  await checkTarget(store, name, dir)
+  return recover(store, name, options, async (view, archive) => {
+    await fs.mkdir(dir, {recursive: true, mode: 0o700})
+    const extract = spawnTar(tarExtractArgs(dir), ['pipe', 'ignore'])
+    const extractFailed = (code: number, stderr: string) =>
+      new DotError('internal', `extracting into ${dir} failed (it holds a partial copy): ${stderr || `tar exited with ${code}`}`, {to: dir})
+    const created = await archive(extract.child.stdin!, true).catch(async (err: Error) => {
+      // A failing extract (a full disk) shows up here first, as EPIPE: its own message says more.
+      const extracted = await Promise.race([extract.done, new Promise<undefined>((resolve) => setTimeout(resolve, 2000))])
+      if (extracted && extracted.code !== 0) throw extractFailed(extracted.code, extracted.stderr)
+      extract.child.kill()
+      await extract.done
+      throw err
+    })
+    const extracted = await extract.done
+    if (extracted.code !== 0) throw extractFailed(extracted.code, extracted.stderr)
+    return created
+  }).then((result) => ({...result, to: dir}))
+}
+
+/** Streams the volume as a tar archive (pax format) to `out`, e.g. process.stdout; never ends `out`. */
+export async function recoverToTar(store: VolumeStore, name: string, out: Writable, options: RecoverOptions = {}): Promise<RecoverResult> {
+  return recover(store, name, options, (_view, archive) => archive(out, false))
+}
+
+type Archive = (out: Writable, end: boolean) => Promise<{warnings: string[]}>
+
+async function recover(
+  store: VolumeStore,
+  name: string,
+  options: RecoverOptions,
+  write: (view: MergedView, archive: Archive) => Promise<{warnings: string[]}>,
+): Promise<RecoverResult> {
+  const changesOnly = options.changesOnly ?? false
+  const result = await withMergedView(store, name, {force: options.force ?? false}, async (view) => {
+    let listFile: string | undefined
+    let deleted: string[] = []
+    let estimate: () => Promise<number> = () => diskUsage(view.dir)
+    if (changesOnly) {
+      const {OverlayXattrs} = await import('../diff/overlay-xattrs.js')
+      const {changes, parents} = await computeChanges(store.layout.upper(name), view.meta.base, new OverlayXattrs())
+      deleted = changes.filter((c) => c.kind === 'D').map((c) => c.path)
+      const paths = ['.', ...[...parents, ...changes.filter((c) => c.kind !== 'D').map((c) => c.path)].sort().map((p) => `.${p}`)]
+      listFile = path.join(view.scratch, 'paths')
+      await fs.writeFile(listFile, paths.join('\0') + '\0', {mode: 0o600})
+      estimate = () => sizeOfPaths(view.dir, paths)
+    }
+    let bytes = 0
+    const total = options.progress ? await estimate() : 0
+    const archive: Archive = async (out, end) => {
+      const create = spawnTar(tarCreateArgs(view.dir, listFile), ['ignore', 'pipe'])
+      try {
+        await copyCounting(create.child.stdout!, out, (n) => {
+          bytes += n
+          options.progress?.(bytes, total)
+        }, end)
+      } catch (err) {
+        create.child.kill()
+        await create.done
+        if (errnoCode(err) === 'EPIPE') throw new DotError('internal', 'the reader of the archive went away before it was complete (EPIPE)')
+        throw wrap(`copying volume "${name}"`, err)
+      }
+      const {code, stderr} = await create.done
+      if (code === TAR_EXIT_DIFFERS) return {warnings: [`tar: ${stderr || 'some files changed while they were read'}`]}
+      if (code !== 0) throw new DotError('internal', `archiving volume "${name}" failed: ${stderr || `tar exited with ${code}`}`, {name})
+      return {warnings: []}
+    }
+    const {warnings} = await write(view, archive)
+    return {deleted, bytes, wasInUse: view.wasInUse, warnings}
+  })
+  const warnings = [...result.warnings]
+  if (result.wasInUse) warnings.unshift(`volume "${name}" was in use while it was copied: the copy may be inconsistent`)
+  else if ((await store.get(name).catch(() => undefined))?.mounted) {
+    warnings.unshift(`volume "${name}" was mounted while it was being copied: the copy may be inconsistent`)
+  }
+  return {volume: name, changesOnly, ...result, warnings}
+}
+
+/**
+ * `target` must be new or an empty directory, and outside the store root and the volume's base: the
+ * base is never written to, and a copy inside the root would be inside some volume.
+ */
+async function checkTarget(store: VolumeStore, name: string, dir: string): Promise<void> {
+  try {
+    const stat = await fs.stat(dir)
+    if (!stat.isDirectory()) throw invalid(`${dir} exists and is not a directory; give a new or empty directory`, {to: dir})
+    if ((await fs.readdir(dir)).length > 0) throw exists(`refusing to write into ${dir}: it is not empty; give a new or empty directory`, {to: dir})
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw wrap(`checking ${dir}`, err)
+  }
+  const real = await realpathLoose(dir)
+  const {readMetadata} = await import('../metadata.js')
+  const base = await realpathLoose((await readMetadata(store.layout.metadata(name), name)).base)
+  for (const [forbidden, what] of [
+    [store.root, 'the store root'],
+    [base, `the base of volume "${name}"`],
+  ] as const) {
+    if (real === forbidden || real.startsWith(forbidden + '/')) throw invalid(`refusing to write into ${dir}: it is inside ${what} (${forbidden})`, {to: dir})
+  }
+}
+
+/** realpath of the longest existing prefix, plus the rest: where `p` would be once created. */
+async function realpathLoose(p: string): Promise<string> {
+  try {
+    return await fs.realpath(p)
+  } catch {
+    const parent = path.dirname(p)
+    return parent === p ? p : path.join(await realpathLoose(parent), path.basename(p))
+  }
+}
+
+async function sizeOfPaths(dir: string, paths: string[]): Promise<number> {
+  let total = 0
+  for (const p of paths) {
+    const stat = await fs.lstat(path.join(dir, p)).catch(() => undefined)
+    if (stat && !stat.isDirectory()) total += stat.blocks * 512
+  }
+  return total
+}

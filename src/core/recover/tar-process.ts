@@ -1,0 +1,49 @@
+import {type ChildProcess, spawn} from 'node:child_process'
+import {once} from 'node:events'
+import type {Readable, Writable} from 'node:stream'
+
+/** A spawned GNU tar whose stderr is kept for the error message. */
+export interface TarProcess {
+  child: ChildProcess
+  /** Resolves with the exit status (signals count as 128+n) and stderr, never rejects. */
+  done: Promise<{code: number; stderr: string}>
+}
+
+export function spawnTar(args: string[], stdio: ['ignore' | 'pipe', 'ignore' | 'pipe']): TarProcess {
+  const child = spawn('tar', args, {stdio: [stdio[0], stdio[1], 'pipe']})
+  let stderr = ''
+  child.stderr!.setEncoding('utf8')
+  child.stderr!.on('data', (d: string) => {
+    if (stderr.length < 64 * 1024) stderr += d
+  })
+  const done = new Promise<{code: number; stderr: string}>((resolve) => {
+    child.on('error', (err) => resolve({code: 127, stderr: `cannot run tar: ${err.message}`}))
+    child.on('close', (code, signal) => resolve({code: code ?? 128 + (signal ? 15 : 0), stderr: stderr.trim()}))
+  })
+  return {child, done}
+}
+
+/**
+ * Copies `src` into `dst` honouring back-pressure, counting bytes; ends `dst` only when asked (never
+ * process.stdout). Rejects with the first error of either side (EPIPE when the reader went away).
+ */
+export async function copyCounting(src: Readable, dst: Writable, onBytes: (n: number) => void, end: boolean): Promise<void> {
+  let failure: Error | undefined
+  const onError = (err: Error) => (failure ??= err)
+  dst.on('error', onError)
+  try {
+    for await (const chunk of src as AsyncIterable<Buffer>) {
+      if (failure) throw failure
+      onBytes(chunk.length)
+      if (!dst.write(chunk)) await Promise.race([once(dst, 'drain'), once(dst, 'close')])
+      if (failure) throw failure
+    }
+    if (end) {
+      dst.end()
+      await Promise.race([once(dst, 'finish'), once(dst, 'close')])
+    }
+    if (failure) throw failure
+  } finally {
+    dst.off('error', onError)
+  }
+}
