@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import {after, before, describe, test} from 'node:test'
+
+import {VolumeStore} from '../../src/core/store.js'
+import {assertRoot, rootOnly} from '../helpers/requirements.js'
+import {TempRoot} from '../helpers/temp-root.js'
+import {overlayCount, recordFiles} from './store-fixtures.js'
+
+const ids = (prefix: string, n: number) => Array.from({length: n}, (_, i) => `${prefix}${i}`)
+
+describe('store: concurrency', rootOnly(), () => {
+  let tmp: TempRoot
+  let store: VolumeStore
+  before(async () => {
+    assertRoot()
+    tmp = new TempRoot('dot-test-concurrency-')
+    store = await VolumeStore.open({root: tmp.root})
+  })
+  after(async () => {
+    await store?.close()
+    tmp?.cleanup()
+  })
+
+  test('20 concurrent mounts with distinct IDs: one overlay, 20 records; 20 concurrent unmounts: none', async () => {
+    const base = tmp.base('twenty', {'f': 'f'})
+    await store.create('twenty', {base})
+    const mountIds = ids('c', 20)
+    const mountpoints = await Promise.all(mountIds.map((id) => store.mount('twenty', id)))
+    const mp = store.layout.mountpoint('twenty')
+    assert.ok(mountpoints.every((p) => p === mp))
+    assert.equal(overlayCount(mp), 1)
+    const records = recordFiles(store.layout.volume('twenty'))
+    assert.deepEqual(Object.keys(records).sort(), [...mountIds].sort())
+    assert.ok(Object.values(records).every((r) => JSON.stringify(r) === '{"UsageCount":1}'))
+
+    await Promise.all(mountIds.map((id) => store.unmount('twenty', id)))
+    assert.equal(overlayCount(mp), 0)
+    assert.deepEqual(recordFiles(store.layout.volume('twenty')), {})
+    assert.equal(fs.existsSync(mp), false)
+  })
+
+  test('the same ID mounted 20 times concurrently counts 20 and needs 20 unmounts', async () => {
+    const base = tmp.base('same-id')
+    await store.create('sameid', {base})
+    await Promise.all(ids('', 20).map(() => store.mount('sameid', 'one')))
+    const mp = store.layout.mountpoint('sameid')
+    assert.equal(overlayCount(mp), 1)
+    assert.deepEqual(recordFiles(store.layout.volume('sameid')), {one: {UsageCount: 20}})
+    await Promise.all(ids('', 19).map(() => store.unmount('sameid', 'one')))
+    assert.equal(overlayCount(mp), 1)
+    assert.deepEqual(recordFiles(store.layout.volume('sameid')), {one: {UsageCount: 1}})
+    await store.unmount('sameid', 'one')
+    assert.equal(overlayCount(mp), 0)
+  })
+
+  test('two stores on one root (two processes, the cross-process lock) mounting and unmounting concurrently stay correct', async () => {
+    const other = await VolumeStore.open({root: tmp.root})
+    try {
+      const base = tmp.base('two-stores', {'f': 'f'})
+      await store.create('twostores', {base})
+      const mp = store.layout.mountpoint('twostores')
+      for (let round = 0; round < 3; round++) {
+        const mine = ids(`a${round}-`, 10)
+        const theirs = ids(`b${round}-`, 10)
+        await Promise.all([...mine.map((id) => store.mount('twostores', id)), ...theirs.map((id) => other.mount('twostores', id))])
+        assert.equal(overlayCount(mp), 1, `round ${round}: one overlay`)
+        assert.equal(Object.keys(recordFiles(store.layout.volume('twostores'))).length, 20)
+        // Each unmounts the other's IDs: records are shared state, not per process.
+        await Promise.all([...mine.map((id) => other.unmount('twostores', id)), ...theirs.map((id) => store.unmount('twostores', id))])
+        assert.equal(overlayCount(mp), 0, `round ${round}: none left`)
+        assert.deepEqual(recordFiles(store.layout.volume('twostores')), {})
+      }
+    } finally {
+      await other.close()
+    }
+  })
+
+  test('two stores churning mount/unmount on one volume never stack overlays and end clean', async () => {
+    const other = await VolumeStore.open({root: tmp.root})
+    try {
+      const base = tmp.base('churn', {'f': 'f'})
+      await store.create('churn', {base})
+      const mp = store.layout.mountpoint('churn')
+      let maxSeen = 0
+      const worker = async (s: VolumeStore, id: string) => {
+        for (let i = 0; i < 15; i++) {
+          const got = await s.mount('churn', id)
+          assert.equal(got, mp)
+          const count = overlayCount(mp)
+          maxSeen = Math.max(maxSeen, count)
+          assert.equal(count, 1, `${id}: mounted while holding a record`)
+          assert.equal(fs.readFileSync(path.join(mp, 'f'), 'utf8'), 'f', `${id}: the view works`)
+          await s.unmount('churn', id)
+        }
+      }
+      await Promise.all([...ids('x', 4).map((id) => worker(store, id)), ...ids('y', 4).map((id) => worker(other, id))])
+      assert.equal(maxSeen, 1)
+      assert.equal(overlayCount(mp), 0)
+      assert.deepEqual(recordFiles(store.layout.volume('churn')), {})
+    } finally {
+      await other.close()
+    }
+  })
+
+  test('concurrent creates of one name from two stores: exactly one wins, the others say exists', async () => {
+    const other = await VolumeStore.open({root: tmp.root})
+    try {
+      const base = tmp.base('race-create')
+      const results = await Promise.allSettled(ids('', 10).map((i) => (Number(i) % 2 ? store : other).create('racecreate', {base})))
+      const won = results.filter((r) => r.status === 'fulfilled')
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      assert.equal(won.length, 1)
+      assert.ok(lost.every((r) => (r.reason as {code?: string}).code === 'exists'), String(lost.map((r) => r.reason)))
+      assert.deepEqual(fs.readdirSync(tmp.root).filter((n) => n.startsWith('.tmp-')), [], 'no half-made volume left')
+    } finally {
+      await other.close()
+    }
+  })
+
+  test('remove racing mounts: either the mount wins (remove says in use) or the remove wins (mount says not found)', async () => {
+    const other = await VolumeStore.open({root: tmp.root})
+    try {
+      for (let round = 0; round < 5; round++) {
+        const name = `race${round}`
+        await store.create(name, {base: tmp.base(`race-${round}`)})
+        const [mounted, removed] = await Promise.allSettled([store.mount(name, 'm'), other.remove(name)])
+        const mp = store.layout.mountpoint(name)
+        if (mounted.status === 'fulfilled') {
+          assert.equal(removed.status, 'rejected')
+          assert.equal((removed as PromiseRejectedResult).reason.code, 'in-use')
+          assert.equal(overlayCount(mp), 1)
+          await store.unmount(name, 'm')
+          await store.remove(name)
+        } else {
+          assert.equal(removed.status, 'fulfilled')
+          assert.equal(mounted.reason.code, 'not-found')
+        }
+        assert.equal(overlayCount(mp), 0)
+        assert.equal(fs.existsSync(store.layout.volume(name)), false)
+      }
+    } finally {
+      await other.close()
+    }
+  })
+})
