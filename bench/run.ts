@@ -4,6 +4,11 @@ import path from 'node:path'
 import {Bench, type Mode, REPO} from './context.js'
 import {renderTable, resultsJson} from './report.js'
 import {cliFloors} from './sections/cli.js'
+import {concurrency} from './sections/concurrency.js'
+import {core} from './sections/core.js'
+import {memory} from './sections/memory.js'
+import {protocol} from './sections/protocol.js'
+import {scale} from './sections/scale.js'
 import {floors} from './sections/floors.js'
 
 /**
@@ -19,6 +24,11 @@ interface Section {
 
 const SECTIONS: Section[] = [
   {name: 'floors', rootOnly: true, run: floors},
+  {name: 'protocol', rootOnly: true, run: protocol},
+  {name: 'core', rootOnly: true, run: core},
+  {name: 'scale', rootOnly: true, run: scale},
+  {name: 'concurrency', rootOnly: true, run: concurrency},
+  {name: 'memory', rootOnly: true, run: memory},
   {name: 'cli', rootOnly: false, run: cliFloors},
 ]
 

@@ -1,0 +1,70 @@
+import {randomBytes} from 'node:crypto'
+
+import type {Bench} from '../context.js'
+import {Scratch} from '../fixtures.js'
+import {PluginClient} from '../plugin-client.js'
+import {startServe} from '../serve-process.js'
+
+/** A mount ID as dockerd makes them: 64 hex characters (PROTOCOL.md §3.3). */
+export function mountId(): string {
+  return randomBytes(32).toString('hex')
+}
+
+/**
+ * Each protocol call over a real unix socket to a `dot serve` on a scratch root, one keep-alive
+ * connection, one call at a time: N creates, then N Gets, Lists, first Mounts (the real overlay mount),
+ * second Mounts, non-last Unmounts, last Unmounts (the real unmount), Removes. Before every call a no-op
+ * round trip (/Plugin.Activate) is timed on the same connection, so the floor is measured side by side.
+ */
+export async function protocol(bench: Bench): Promise<void> {
+  const n = bench.n(200, 50)
+  const scratch = new Scratch('protocol')
+  const serve = await startServe(scratch.root, scratch.path('plugin.sock'))
+  const client = new PluginClient(serve.socket)
+  try {
+    const names = Array.from({length: n}, (_, i) => `bench-${i}`)
+    const first = names.map(() => mountId())
+    const second = names.map(() => mountId())
+    // Warm-up: JIT, the lock module, the FFI's worker thread.
+    for (let i = 0; i < 20; i++) {
+      await client.ok('Plugin.Activate')
+      await client.ok('VolumeDriver.Create', {Name: `warm-${i}`, Opts: {base: scratch.base}})
+      await client.ok('VolumeDriver.Get', {Name: `warm-${i}`})
+      await client.ok('VolumeDriver.Mount', {Name: `warm-${i}`, ID: first[0]})
+      await client.ok('VolumeDriver.Mount', {Name: `warm-${i}`, ID: second[0]})
+      await client.ok('VolumeDriver.Unmount', {Name: `warm-${i}`, ID: second[0]})
+      await client.ok('VolumeDriver.Unmount', {Name: `warm-${i}`, ID: first[0]})
+      await client.ok('VolumeDriver.Remove', {Name: `warm-${i}`})
+    }
+
+    const noop: number[] = []
+    const phase = async (key: string, label: string, method: string, body: (i: number) => unknown) => {
+      const samples: number[] = []
+      for (let i = 0; i < n; i++) {
+        let t = performance.now()
+        await client.ok('Plugin.Activate')
+        noop.push(performance.now() - t)
+        t = performance.now()
+        await client.ok(method, body(i))
+        samples.push(performance.now() - t)
+      }
+      return () => bench.add(key, label, samples)
+    }
+    const rows = [
+      await phase('protocol.create', 'Create', 'VolumeDriver.Create', (i) => ({Name: names[i], Opts: {base: scratch.base}})),
+      await phase('protocol.get', 'Get', 'VolumeDriver.Get', (i) => ({Name: names[i]})),
+      await phase('protocol.list', `List (${n} volumes)`, 'VolumeDriver.List', () => ({})),
+      await phase('protocol.mount-first', 'Mount, first (mounts the overlay)', 'VolumeDriver.Mount', (i) => ({Name: names[i], ID: first[i]})),
+      await phase('protocol.mount-second', 'Mount, second (already mounted)', 'VolumeDriver.Mount', (i) => ({Name: names[i], ID: second[i]})),
+      await phase('protocol.unmount-nonlast', 'Unmount, not last', 'VolumeDriver.Unmount', (i) => ({Name: names[i], ID: second[i]})),
+      await phase('protocol.unmount-last', 'Unmount, last (unmounts the overlay)', 'VolumeDriver.Unmount', (i) => ({Name: names[i], ID: first[i]})),
+      await phase('protocol.remove', 'Remove', 'VolumeDriver.Remove', (i) => ({Name: names[i]})),
+    ]
+    bench.add('protocol.noop', 'no-op round trip (/Plugin.Activate)', noop)
+    for (const add of rows) add()
+  } finally {
+    client.close()
+    await serve.stop()
+    scratch.cleanup()
+  }
+}
