@@ -81,7 +81,10 @@ export async function readRecord(layout: Layout, name: string, id: string): Prom
 /** Sets a record's count; 0 removes it. Temp + rename: a crash leaves the old count or the new. */
 export async function writeRecord(layout: Layout, name: string, id: string, count: number): Promise<void> {
   if (count <= 0) {
-    await fs.rm(layout.activeMount(name, id), {force: true})
+    // unlink, not rm: fs.rm retries a refused unlink as a directory and reports a misleading ENOTDIR.
+    await fs.unlink(layout.activeMount(name, id)).catch((err) => {
+      if (errnoCode(err) !== 'ENOENT') throw err
+    })
     return
   }
   await writeFileAtomic(layout.activeMount(name, id), encodeRecord(count), {mode: 0o644})

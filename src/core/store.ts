@@ -249,7 +249,9 @@ export class VolumeStore {
       const [ids, mounts] = await Promise.all([listRecordIds(this.layout, name), this.overlayMounts()])
       let mounted = mounts.has(mountpoint)
       if (ids.length > 0 && mounted) {
-        await writeRecord(this.layout, name, id, (await readRecord(this.layout, name, id)) + 1)
+        await writeRecord(this.layout, name, id, (await readRecord(this.layout, name, id)) + 1).catch((err) => {
+          throw wrap(`recording mount ${id} of volume "${name}"`, err)
+        })
         this.logger.debug(`mount "${name}" id ${id}: joined the mounted overlay`)
         return mountpoint
       }
@@ -317,7 +319,9 @@ export class VolumeStore {
         this.logger.debug(`unmount "${name}" id ${id}: not mounted under this ID; nothing to do`)
         return
       }
-      await writeRecord(this.layout, name, id, count - 1)
+      await writeRecord(this.layout, name, id, count - 1).catch((err) => {
+        throw wrap(`unmounting volume "${name}": updating the record of mount ${id}`, err)
+      })
       this.crash('unmount:after-record')
       if (count > 1 || (await listRecordIds(this.layout, name)).length > 0) return
       await this.teardown(name, {detachIfBusy: true})
