@@ -73,7 +73,7 @@ export class VolumeStore {
 
   /** Opens a store; the root is resolved through symlinks, as /proc/self/mountinfo shows real paths. */
   static async open(options: StoreOptions): Promise<VolumeStore> {
-    const root = await fs.realpath(options.root).catch(() => path.resolve(options.root))
+    const root = await realpathOfNearest(path.resolve(options.root))
     return new VolumeStore({...options, root})
   }
 
@@ -420,6 +420,21 @@ export class VolumeStore {
     }
     if (mounted) volume.mountpoint = this.layout.mountpoint(name)
     return volume
+  }
+}
+
+/**
+ * The real path of `p` even when it does not exist yet (a root created by the first create): the
+ * nearest existing ancestor resolved, the rest appended. Otherwise a root below a symlink would never
+ * match /proc/self/mountinfo, every mount would look lost, and overlays would be stacked.
+ */
+async function realpathOfNearest(p: string): Promise<string> {
+  try {
+    return await fs.realpath(p)
+  } catch (err) {
+    const parent = path.dirname(p)
+    if (errnoCode(err) !== 'ENOENT' || parent === p) return p
+    return path.join(await realpathOfNearest(parent), path.basename(p))
   }
 }
 

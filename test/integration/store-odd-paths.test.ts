@@ -34,6 +34,26 @@ describe('store: paths with characters overlayfs and mountinfo treat specially',
     await store.close()
   })
 
+  test('a root below a symlink, not yet existing when the store opens, still sees its mounts (no stacking)', async () => {
+    const real = path.join(tmp.dir, 'real-disk')
+    fs.mkdirSync(real)
+    fs.symlinkSync(real, path.join(tmp.dir, 'via-link'))
+    // Like `dot serve` started before its root exists, on a /var/lib that is a symlink to another disk.
+    const store = await VolumeStore.open({root: path.join(tmp.dir, 'via-link', 'root')})
+    await store.create('linked', {base: tmp.base('linked', {f: 'f'})})
+    const mp = await store.mount('linked', 'a')
+    const realMountpoint = path.join(real, 'root', 'linked', 'mountpoint')
+    assert.equal(fs.realpathSync(mp), realMountpoint)
+    assert.equal((await store.get('linked')).mounted, true, 'mountinfo shows real paths; the store must compare real paths')
+    await store.mount('linked', 'b')
+    assert.equal(overlayCount(realMountpoint), 1, 'the second user joins; no second overlay is stacked')
+    assert.deepEqual((await store.get('linked')).mounts, {a: 1, b: 1})
+    await store.unmount('linked', 'a')
+    await store.unmount('linked', 'b')
+    assert.equal(overlayCount(realMountpoint), 0)
+    await store.close()
+  })
+
   test('a store root containing ",", ":", a space and a tab works (upper, workdir and mountinfo escapes)', async () => {
     const root = path.join(tmp.dir, 'odd root,with:colon\tand tab')
     const store = await VolumeStore.open({root})
