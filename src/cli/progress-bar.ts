@@ -1,3 +1,5 @@
+import {formatBytes} from './human-size.js'
+
 /**
  * A one-line progress bar on stderr for long copies, drawn only when stderr is a terminal (never into
  * a log or a pipe), redrawn at most 10 times a second and erased when done.
@@ -31,14 +33,4 @@ export class ProgressBar {
     if (this.drawn) this.stream.write('\r\u001B[K')
     this.drawn = false
   }
-}
-
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let i = 0
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024
-    i++
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`
 }

@@ -1,12 +1,13 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import {errnoCode} from './errors.js'
+import {DotError, errnoCode} from './errors.js'
 import {LOCKS_DIR, SCRATCH_PREFIXES} from './layout.js'
 import {readMetadata} from './metadata.js'
 import {readMountinfo} from './mountinfo.js'
 import {validateName} from './names.js'
 import {listRecordIds} from './records.js'
+import {RECOVER_SCRATCH_PREFIX, SCRATCH_LOCK, SCRATCH_LOCK_STALE_MS} from './recover/merged-view.js'
 import type {VolumeStore} from './store.js'
 
 /** One thing start-up or `dot gc` found out of order, and what was (or, with dryRun, would be) done. */
@@ -18,7 +19,14 @@ export interface Finding {
   action: string
   /** Whether the action was carried out (false under dryRun, or for report-only findings). */
   repaired: boolean
+  /**
+   * `repaired`; `would-repair` under dryRun; `failed` when the repair was tried and failed; `reported`
+   * for what is left alone on purpose (unreadable metadata, foreign directories): for an admin to see.
+   */
+  status?: FindingStatus
 }
+
+export type FindingStatus = 'repaired' | 'would-repair' | 'failed' | 'reported'
 
 export interface ReconcileOptions {
   /** Report only; change nothing. */
@@ -51,11 +59,8 @@ export async function reconcile(store: VolumeStore, options: ReconcileOptions = 
   for (const entry of entries) {
     const full = path.join(layout.root, entry.name)
     if (SCRATCH_PREFIXES.some((prefix) => entry.name.startsWith(prefix))) {
-      const what = entry.name.startsWith('.tmp-') ? 'an interrupted create' : 'an interrupted delete'
-      findings.push(await repair(dryRun, {path: full, problem: `leftover of ${what}`, action: 'deleted'}, async () => {
-        await unmountInside(store, full, overlays)
-        await fs.rm(full, {recursive: true, force: true})
-      }))
+      const finding = await sweepScratch(store, entry.name, overlays, dryRun)
+      if (finding) findings.push(finding)
       continue
     }
     if (entry.name === LOCKS_DIR || !entry.isDirectory()) continue
@@ -63,7 +68,7 @@ export async function reconcile(store: VolumeStore, options: ReconcileOptions = 
     try {
       name = validateName(entry.name)
     } catch {
-      findings.push({path: full, problem: 'not a docker-on-top volume (invalid name)', action: 'left alone', repaired: false})
+      findings.push({path: full, problem: 'not a docker-on-top volume (invalid name)', action: 'left alone', repaired: false, status: 'reported'})
       continue
     }
     findings.push(...(await reconcileVolume(store, name, overlays, dryRun)))
@@ -72,13 +77,54 @@ export async function reconcile(store: VolumeStore, options: ReconcileOptions = 
   return findings
 }
 
+/**
+ * One scratch entry of the root. A recover's (`.tmp-recover-*`, with a lock inside) is left alone
+ * while its lock is fresh: that recover is running. A create's `.tmp-<name>-<rand>` is swept under the
+ * volume's lock, which the create holds until it renamed its entry into place, so a create running in
+ * another process is never cut short. Trash is committed garbage: deleted as is. Overlays mounted
+ * inside (a recover's view) are detached first: never delete through a mount.
+ */
+async function sweepScratch(store: VolumeStore, entryName: string, overlays: Map<string, number>, dryRun: boolean): Promise<Finding | undefined> {
+  const full = path.join(store.layout.root, entryName)
+  const lockMtime = await fs.stat(path.join(full, SCRATCH_LOCK)).then((s) => s.mtimeMs, () => undefined)
+  if (lockMtime !== undefined && Date.now() - lockMtime < SCRATCH_LOCK_STALE_MS) return undefined
+  const recovering = entryName.startsWith(RECOVER_SCRATCH_PREFIX) && (lockMtime !== undefined || hasOverlayInside(full, overlays))
+  const what = recovering ? 'an interrupted recover' : entryName.startsWith('.tmp-') ? 'an interrupted create' : 'an interrupted delete or volatile wipe'
+  const sweep = async () => {
+    await unmountInside(store, full, overlays)
+    await fs.rm(full, {recursive: true, force: true})
+  }
+  const volume = entryName.startsWith('.tmp-') && !recovering ? scratchVolumeName(entryName) : undefined
+  return repair(dryRun, {...(volume ? {volume} : {}), path: full, problem: `leftover of ${what}`, action: 'deleted'}, async () => {
+    if (volume === undefined) return sweep()
+    await store.withVolumeLock(volume, async () => {
+      if (await exists(full)) await sweep()
+    })
+  })
+}
+
+/** `.tmp-<name>-<rand>` -> name (rand is base 36, without "-"); undefined if that is no valid name. */
+function scratchVolumeName(entryName: string): string | undefined {
+  const body = entryName.slice('.tmp-'.length, entryName.lastIndexOf('-'))
+  try {
+    return validateName(body)
+  } catch {
+    return undefined
+  }
+}
+
+function hasOverlayInside(dir: string, overlays: Map<string, number>): boolean {
+  return [...overlays.keys()].some((mountpoint) => mountpoint.startsWith(dir + '/'))
+}
+
 async function reconcileVolume(store: VolumeStore, name: string, overlays: Map<string, number>, dryRun: boolean): Promise<Finding[]> {
   const {layout} = store
   const findings: Finding[] = []
   try {
     await readMetadata(layout.metadata(name), name)
   } catch (err) {
-    return [{volume: name, path: layout.volume(name), problem: `unreadable metadata: ${(err as Error).message}`, action: 'left alone (inspect it, or dot rm --force)', repaired: false}]
+    const problem = err instanceof DotError && err.code === 'not-found' ? 'volume directory without metadata.json' : `unreadable metadata: ${(err as Error).message}`
+    return [{volume: name, path: layout.volume(name), problem, action: 'left alone (inspect it, or dot rm --force)', repaired: false, status: 'reported'}]
   }
   const check = async () => {
     const ids = await listRecordIds(layout, name)
@@ -184,11 +230,11 @@ async function repair(
   finding: Omit<Finding, 'repaired'>,
   action: () => Promise<unknown>,
 ): Promise<Finding> {
-  if (dryRun) return {...finding, action: `would be ${finding.action}`, repaired: false}
+  if (dryRun) return {...finding, action: `would be ${finding.action}`, repaired: false, status: 'would-repair'}
   try {
     await action()
-    return {...finding, repaired: true}
+    return {...finding, repaired: true, status: 'repaired'}
   } catch (err) {
-    return {...finding, action: `${finding.action} failed: ${(err as Error).message}`, repaired: false}
+    return {...finding, action: `${finding.action} failed: ${(err as Error).message}`, repaired: false, status: 'failed'}
   }
 }

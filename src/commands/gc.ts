@@ -1,0 +1,54 @@
+import {Flags} from '@oclif/core'
+
+import {DotCommand} from '../cli/base-command.js'
+import {type GcResult, gc} from '../core/gc/gc.js'
+import {VolumeStore} from '../core/store.js'
+
+export default class Gc extends DotCommand<typeof Gc> {
+  static override summary = 'Find and repair what crashes and reboots left behind'
+  static override description = [
+    'Runs the reconciliation `dot serve` runs at start and reports each finding: mount records without',
+    'an overlay (dropped), overlays of ours without records (unmounted), .tmp-*/.trash-* leftovers and stale',
+    'locks (deleted), workdir/ and mountpoint/ of idle volumes (deleted), volume directories with unreadable',
+    'metadata (reported, never deleted). When dockerd is reachable (DOCKER_HOST or /var/run/docker.sock),',
+    'volumes with records of dockerd mounts that no container uses (a killed dockerd never unmounts) are',
+    'reported, and repaired with --stale. --dry-run changes nothing.',
+    'Exit codes: 0 nothing to do, or everything repaired (report-only findings and --dry-run included);',
+    '1 a repair failed (see the finding), or gc itself could not run.',
+  ].join('\n')
+  static override examples = ['<%= config.bin %> gc', '<%= config.bin %> gc --dry-run --json', '<%= config.bin %> gc --stale']
+  static override flags = {
+    'dry-run': Flags.boolean({description: 'report only; change nothing', default: false}),
+    stale: Flags.boolean({description: "also repair volumes whose dockerd mount records no container explains", default: false}),
+  }
+
+  async run(): Promise<GcResult> {
+    const store = await VolumeStore.open({root: this.flags.root})
+    const result = await gc(store, {dryRun: this.flags['dry-run'], stale: this.flags.stale})
+    await store.close()
+    if (!this.jsonEnabled()) {
+      this.print(result.findings.length === 0 ? 'nothing to repair' : await renderFindings(result))
+      if (!result.docker.checked && this.flags.stale) {
+        process.stderr.write(`dot gc: warning: Docker not reachable at ${result.docker.host} (${result.docker.reason}): stale mounts were not checked\n`)
+      }
+    }
+    if (result.findings.some((f) => f.status === 'failed')) process.exitCode = 1
+    return result
+  }
+}
+
+async function renderFindings(result: GcResult): Promise<string> {
+  const {default: Table} = await import('cli-table3')
+  const names = ['top', 'top-mid', 'top-left', 'top-right', 'bottom', 'bottom-mid', 'bottom-left', 'bottom-right', 'left', 'left-mid', 'mid', 'mid-mid', 'right', 'right-mid', 'middle']
+  const table = new Table({
+    head: ['VOLUME', 'PROBLEM', 'ACTION', 'PATH'],
+    style: {head: [], border: [], compact: true, 'padding-left': 0, 'padding-right': 2},
+    chars: Object.fromEntries(names.map((n) => [n, ''])),
+  })
+  for (const f of result.findings) table.push([f.volume ?? '-', f.problem, f.action, f.path])
+  return table
+    .toString()
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .join('\n')
+}

@@ -1,0 +1,71 @@
+import {type Finding, reconcile} from '../reconcile.js'
+import {readRecords, writeRecord} from '../records.js'
+import type {VolumeStore} from '../store.js'
+import {dockerVolumesInUse} from './docker-usage.js'
+
+export interface GcOptions {
+  /** Report only; change nothing. */
+  dryRun?: boolean
+  /** Also repair volumes whose mount records no container explains (dockerd lost their Unmount). */
+  stale?: boolean
+  /** Where to find dockerd (DOCKER_HOST); defaults to the process environment. */
+  env?: NodeJS.ProcessEnv
+}
+
+export interface GcResult {
+  findings: Finding[]
+  /** Whether dockerd was asked which volumes its containers use, and what it said. */
+  docker: {checked: boolean; host: string; containers?: number; reason?: string}
+}
+
+/**
+ * dockerd's mount IDs are 64 hex digits (moby's stringid). Only such records are judged against
+ * dockerd: a record made by hand (`dot mount --id ...`) is none of dockerd's business.
+ */
+const DOCKER_MOUNT_ID = /^[0-9a-f]{64}$/
+
+/**
+ * `dot gc`: the start-up reconcile (see `reconcile`), then, when dockerd is reachable, the volumes it
+ * no longer uses although they have records of its mounts: a dockerd killed with running containers
+ * never sends their Unmounts (PROTOCOL.md §9.5). Those are reported, and repaired only with `stale`:
+ * their records are dropped and, if none is left, the overlay is unmounted (refused if it is busy).
+ *
+ * Records are read before dockerd is asked, and only those records are ever dropped: a container that
+ * starts meanwhile mounts under a new ID, which this run never touches.
+ */
+export async function gc(store: VolumeStore, options: GcOptions = {}): Promise<GcResult> {
+  const dryRun = options.dryRun ?? false
+  const findings = await reconcile(store, {dryRun})
+  const snapshot = (await store.list())
+    .map((volume) => ({name: volume.name, ids: Object.keys(volume.mounts).filter((id) => DOCKER_MOUNT_ID.test(id))}))
+    .filter((volume) => volume.ids.length > 0)
+  const usage = await dockerVolumesInUse(options.env)
+  if (!usage.reachable) return {findings, docker: {checked: false, host: usage.host, reason: usage.reason}}
+  for (const {name, ids} of snapshot) {
+    if (usage.volumes.has(name)) continue
+    findings.push(await staleFinding(store, name, ids, options))
+  }
+  return {findings, docker: {checked: true, host: usage.host, containers: usage.containers}}
+}
+
+async function staleFinding(store: VolumeStore, name: string, ids: string[], options: GcOptions): Promise<Finding> {
+  const finding = {
+    volume: name,
+    path: store.layout.activeMounts(name),
+    problem: `${ids.length} mount record(s) of dockerd (${ids.map((id) => id.slice(0, 12)).join(', ')}) but no container uses the volume (dockerd lost the Unmount)`,
+  }
+  if (!options.stale) return {...finding, action: `left alone (dot gc --stale drops the records and unmounts)`, repaired: false, status: 'reported'}
+  if (options.dryRun) return {...finding, action: 'would be records dropped and overlay unmounted', repaired: false, status: 'would-repair'}
+  try {
+    const action = await store.withVolumeLock(name, async () => {
+      const records = await readRecords(store.layout, name)
+      for (const id of ids) if (records.has(id)) await writeRecord(store.layout, name, id, 0)
+      if ([...records.keys()].some((id) => !ids.includes(id))) return 'records dropped (other mounts remain: overlay kept)'
+      await store.teardown(name, {detachIfBusy: false})
+      return 'records dropped and overlay unmounted'
+    })
+    return {...finding, action, repaired: true, status: 'repaired'}
+  } catch (err) {
+    return {...finding, action: `repair failed: ${(err as Error).message}`, repaired: false, status: 'failed'}
+  }
+}
