@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
+import {NAME_MAX_LENGTH} from '../../src/core/names.js'
 import {VolumeStore} from '../../src/core/store.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
@@ -32,6 +33,26 @@ describe('store: paths with characters overlayfs and mountinfo treat specially',
     assert.equal(overlayCount(mp), 0)
     assert.deepEqual(fingerprint(base), baseBefore)
     await store.close()
+  })
+
+  test('the longest name and mount ID fit every path built from them (trash, locks, record temp files)', async () => {
+    const store = await VolumeStore.open({root: tmp.root})
+    const name = 'n'.repeat(NAME_MAX_LENGTH)
+    const id = 'i'.repeat(200)
+    await store.create(name, {base: tmp.base('long', {f: 'f'}), volatile: 'true'})
+    let mp = await store.mount(name, id)
+    fs.writeFileSync(path.join(mp, 'w'), 'w')
+    await store.mount(name, id)
+    assert.deepEqual((await store.get(name)).mounts, {[id]: 2})
+    await store.unmount(name, id)
+    await store.unmount(name, id)
+    mp = await store.mount(name, id) // the volatile wipe renames upper/ to a long trash name
+    assert.deepEqual(fs.readdirSync(mp), ['f'])
+    await assert.rejects(store.remove(name), {code: 'in-use'})
+    await store.remove(name, {force: true})
+    assert.equal(overlayCount(mp), 0)
+    await store.close()
+    assert.deepEqual(fs.readdirSync(tmp.root).filter((n) => n.includes(name)), [], 'no volume, tmp or trash left')
   })
 
   test('a root below a symlink, not yet existing when the store opens, still sees its mounts (no stacking)', async () => {
