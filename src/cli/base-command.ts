@@ -19,6 +19,7 @@ export abstract class DotCommand<T extends typeof Command> extends Command {
   static override baseFlags = {
     root: Flags.string({
       description: 'root directory of the volume store',
+      helpValue: 'DIR',
       env: 'DOT_ROOT',
       default: DEFAULT_ROOT,
       helpGroup: 'GLOBAL',

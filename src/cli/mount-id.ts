@@ -9,4 +9,5 @@ export const MANUAL_MOUNT_ID = 'manual'
 export const mountIdFlag = Flags.string({
   description: `mount ID this use is counted under ("${MANUAL_MOUNT_ID}" for mounts made by hand); an ID mounted twice needs two unmounts`,
   default: MANUAL_MOUNT_ID,
+  helpValue: 'ID',
 })

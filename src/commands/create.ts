@@ -15,11 +15,12 @@ export default class Create extends DotCommand<typeof Create> {
   ]
   static override args = {name: Args.string({description: 'volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)', required: true})}
   static override flags = {
-    base: Flags.string({description: 'absolute path of the host directory the volume sits on (never written to)'}),
+    base: Flags.string({description: 'absolute path of the host directory the volume sits on (never written to); required, here or as -o base=DIR', helpValue: 'DIR'}),
     volatile: Flags.boolean({description: 'discard the changes at the next first mount after the last user leaves', default: false}),
     opt: Flags.string({
       char: 'o',
-      description: 'a driver option as key=value, like docker volume create -o (base, volatile); repeatable',
+      description: 'a driver option, as docker volume create -o takes it (base, volatile); repeatable',
+      helpValue: 'key=value',
       multiple: true,
       multipleNonGreedy: true,
     }),
