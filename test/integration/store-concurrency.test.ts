@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {after, before, describe, test} from 'node:test'
 
 import {VolumeStore} from '../../src/core/store.js'
@@ -9,6 +11,25 @@ import {TempRoot} from '../helpers/temp-root.js'
 import {overlayCount, recordFiles} from './store-fixtures.js'
 
 const ids = (prefix: string, n: number) => Array.from({length: n}, (_, i) => `${prefix}${i}`)
+
+/** The compiled store, for child processes that use the core directly (no CLI start-up cost). */
+const STORE_JS = fileURLToPath(new URL('../../src/core/store.js', import.meta.url))
+
+/** Runs `op` (mount|unmount) for each ID concurrently in a separate node process on the same root. */
+function inChildProcess(root: string, op: 'mount' | 'unmount', name: string, mountIds: string[]): Promise<void> {
+  const script = `
+    const {VolumeStore} = await import(${JSON.stringify(STORE_JS)})
+    const store = await VolumeStore.open({root: ${JSON.stringify(root)}})
+    await Promise.all(${JSON.stringify(mountIds)}.map((id) => store.${op}(${JSON.stringify(name)}, id)))
+    await store.close()`
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {stdio: ['ignore', 'ignore', 'pipe']})
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`child ${op} exited ${code}: ${stderr}`))))
+  })
+}
 
 describe('store: concurrency', rootOnly(), () => {
   let tmp: TempRoot
@@ -75,6 +96,20 @@ describe('store: concurrency', rootOnly(), () => {
     } finally {
       await other.close()
     }
+  })
+
+  test('4 processes mounting 5 IDs each, then 4 unmounting them: one overlay, then none', async () => {
+    const base = tmp.base('processes', {'f': 'f'})
+    await store.create('processes', {base})
+    const mp = store.layout.mountpoint('processes')
+    const groups = [0, 1, 2, 3].map((p) => ids(`p${p}-`, 5))
+    await Promise.all(groups.map((group) => inChildProcess(tmp.root, 'mount', 'processes', group)))
+    assert.equal(overlayCount(mp), 1)
+    assert.equal(Object.keys(recordFiles(store.layout.volume('processes'))).length, 20)
+    // Each process unmounts another one's IDs.
+    await Promise.all(groups.map((_, p) => inChildProcess(tmp.root, 'unmount', 'processes', groups[(p + 1) % 4])))
+    assert.equal(overlayCount(mp), 0)
+    assert.deepEqual(recordFiles(store.layout.volume('processes')), {})
   })
 
   test('two stores churning mount/unmount on one volume never stack overlays and end clean', async () => {
