@@ -43,10 +43,10 @@ async function packagesLoaded(args: string[]): Promise<Set<string>> {
 }
 
 describe('CLI start-up: heavy modules are loaded only by the commands that use them', () => {
-  test('dot --version loads none of them', async () => {
+  test('dot --version loads none of them, nor oclif (bin/run.js answers it from package.json)', async () => {
+    // The log exists only if the hook saw the CLI resolve something (node:fs), so the hook did run.
     const loaded = await packagesLoaded(['--version'])
-    assert.ok(loaded.has('@oclif/core'), 'the hook saw the CLI start')
-    for (const name of HEAVY) assert.ok(!loaded.has(name), `--version loaded ${name}`)
+    for (const name of [...HEAVY, '@oclif/core']) assert.ok(!loaded.has(name), `--version loaded ${name}`)
   })
 
   test('dot ls -q loads none of them', async () => {
