@@ -164,6 +164,23 @@ describe('store: recovering from state left behind', rootOnly(), () => {
     }
   })
 
+  test('a volume with garbage metadata: clear errors from get and mount, skipped by list, never mounted', async () => {
+    await store.create('garbled', {base: tmp.base('garbled', {f: 'f'})})
+    await store.create('healthy', {base: tmp.base('healthy')})
+    fs.writeFileSync(store.layout.metadata('garbled'), '{"BaseDirPath": "/tru') // torn by hand or a disk error
+    const unreadable = (err: Error & {code?: string}) => {
+      assert.equal(err.code, 'internal')
+      assert.match(err.message, /volume "garbled" has unreadable metadata \(.*metadata\.json\): metadata is not valid JSON/)
+      return true
+    }
+    await assert.rejects(store.get('garbled'), unreadable)
+    await assert.rejects(store.mount('garbled', 'x'), unreadable)
+    assert.equal(overlayCount(store.layout.mountpoint('garbled')), 0)
+    const listed = (await store.list()).map((v) => v.name)
+    assert.ok(listed.includes('healthy') && !listed.includes('garbled'), 'list skips it instead of failing')
+    assert.ok((await store.names()).includes('garbled'), 'but it is not hidden from names (gc reports it)')
+  })
+
   test('a base deleted after create: mount fails with a clear invalid error and nothing stays mounted', async () => {
     const base = tmp.base('vanishing', {'b.txt': 'b'})
     await store.create('vanishing', {base})
