@@ -19,6 +19,21 @@ describe('overlay options', () => {
     assert.equal(escapeOverlayPath('/with space=eq'), '/with space=eq')
   })
 
+  test('every layer path is escaped, not only the base; the source carries the volume name', () => {
+    const m = overlayMount('v', {base: '/b,1', upper: '/r:x/v/upper', workdir: '/r:x/v/workdir', mountpoint: '/r:x/v/mountpoint'})
+    assert.equal(m.data, 'lowerdir=/b\\,1,upperdir=/r\\:x/v/upper,workdir=/r\\:x/v/workdir')
+    assert.equal(m.target, '/r:x/v/mountpoint', 'the target is a syscall argument, never escaped')
+    assert.equal(m.source, 'docker-on-top_v')
+  })
+
+  test('escaping is reversible: unescaping as overlayfs does gives the path back', () => {
+    // fs/overlayfs/params.c ovl_unescape: "\x" -> "x".
+    const unescape = (s: string) => s.replace(/\\(.)/g, '$1')
+    for (const p of ['/a,b', '/a:b', '/a\\b', '/end\\', '/\\,:', '/tab\there', '/ü ñ']) {
+      assert.equal(unescape(escapeOverlayPath(p)), p)
+    }
+  })
+
   test('read-only overlays list lower layers topmost first, separated by unescaped colons', () => {
     assert.equal(readOnlyOverlayMount('s', ['/up:per', '/base'], '/t').data, 'lowerdir=/up\\:per:/base')
   })
