@@ -176,8 +176,9 @@ export class VolumeStore {
   }
 
   private async createParsed(name: string, options: CreateOptions): Promise<void> {
-    await fs.mkdir(this.root, {recursive: true, mode: 0o711})
+    // Base first: a refused create must leave nothing behind, not even a new root directory.
     await checkBase(options.base, this.root)
+    await fs.mkdir(this.root, {recursive: true, mode: 0o711})
     await this.locks.withLock(name, async () => {
       if (await pathExists(this.layout.volume(name))) throw exists(`volume "${name}" already exists`, {name})
       // Built complete under a scratch name, then renamed into place: a crash leaves a `.tmp-*` that

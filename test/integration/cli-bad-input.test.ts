@@ -109,6 +109,21 @@ describe('CLI: bad input is refused with a specific message and the documented e
     assert.equal(new Set(cases.map((c) => JSON.stringify(c.command))).size, cases.length, 'distinct')
   })
 
+  test('a refused create against a root that does not exist yet does not create the root', async () => {
+    const freshRoot = path.join(tmp.dir, 'fresh-root')
+    for (const command of [
+      ['create', 'v', '--base', '/nonexistent/dot-test-base'],
+      ['create', 'v', '--base', path.join(tmp.dir, 'file.txt')],
+      ['create', 'v', '-o', `base=${base}`, '-o', 'volatile=maybe'],
+      ['create', '../x', '--base', base],
+    ]) {
+      fs.writeFileSync(path.join(tmp.dir, 'file.txt'), 'not a directory\n')
+      const result = await runDot(dotArgs(freshRoot, command))
+      assert.equal(result.code, 2, result.stderr)
+      assert.ok(!fs.existsSync(freshRoot), `dot ${command.join(' ')} created ${freshRoot}`)
+    }
+  })
+
   for (const c of cases) {
     test(`${c.command[0]}: ${c.what} -> exit ${c.exitCode}`, async () => {
       fs.writeFileSync(file(), 'not a directory\n')
