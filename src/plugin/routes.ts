@@ -46,8 +46,8 @@ export const ROUTES: Record<string, Route> = {
     needsBody: true,
     async handle(store, body) {
       const name = requestName(body)
-      const volume = await store.create(name, body.Opts)
-      return {response: {}, summary: `created volume "${name}" on ${volume.base}${volume.volatile ? ' (volatile)' : ''}`}
+      await store.create(name, body.Opts) // the store logs the creation
+      return {response: {}}
     },
   },
 
@@ -56,8 +56,8 @@ export const ROUTES: Record<string, Route> = {
     async handle(store, body) {
       const name = requestName(body)
       // Refused (in-use) while any mount record exists: dockerd only knows about its own containers (§9.13).
-      await store.remove(name)
-      return {response: {}, summary: `removed volume "${name}"`}
+      await store.remove(name) // the store logs the removal
+      return {response: {}}
     },
   },
 
@@ -86,7 +86,7 @@ export const ROUTES: Record<string, Route> = {
       const name = requestName(body)
       // An ID that is not mounted is a success inside the store (§9.4).
       await store.unmount(name, body.ID as string)
-      return {response: {}, summary: `unmounted volume "${name}" for id ${String(body.ID)}`}
+      return {response: {}, summary: `unmount of volume "${name}" for id ${String(body.ID)} done`}
     },
   },
 

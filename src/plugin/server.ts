@@ -9,7 +9,10 @@ import {parseBody, readBody} from './body.js'
 import {RequestError, isUserError, toDotError} from './errors.js'
 import {ROUTES, type RouteResult} from './routes.js'
 
-/** Requests whose "not found" is routine: dockerd probes every driver with Get for unknown names (§1.2). */
+/**
+ * Requests whose refusal is routine: dockerd probes every driver with Get for names it does not know
+ * (§1.2), including names that are not ours to accept. Logged at debug only.
+ */
 const PROBES = new Set(['/VolumeDriver.Get', '/VolumeDriver.Path'])
 /** How long a shutdown waits for in-flight requests (dockerd's own limit for Mount is 2 minutes). */
 const DRAIN_TIMEOUT_MS = 120_000
@@ -125,7 +128,7 @@ export class PluginServer {
         this.logger.error(`${endpoint}: ${error.message}`)
         const cause = (error.cause as Error | undefined)?.stack
         if (cause) this.logger.debug(cause)
-      } else if (!(PROBES.has(endpoint) && error.code === 'not-found')) {
+      } else if (!(PROBES.has(endpoint) && (error.code === 'not-found' || error.code === 'invalid'))) {
         this.logger.warn(`${endpoint} refused: ${error.message}`)
       }
     } finally {

@@ -84,7 +84,9 @@ describe('dot serve: protocol edges', () => {
     for (const name of ['../../etc', 'a/b', '.hidden', '-dash', 'x:y', 'with space', 'ü-name', 'n'.repeat(300), 7]) {
       assertErr(await serve.call('/VolumeDriver.Create', {Name: name, Opts: {base}}), /name/)
     }
-    assert.deepEqual(fs.readdirSync(tmp.root).filter((e) => !e.startsWith('.')), [])
+    const entries = fs.existsSync(tmp.root) ? fs.readdirSync(tmp.root) : []
+    assert.deepEqual(entries.filter((e) => !e.startsWith('.')), [])
+    assert.equal(fs.existsSync('/etc/metadata.json'), false)
   })
 
   test('Get {"Name": ""} and Get of an unknown name answer Err', async () => {
@@ -140,6 +142,37 @@ describe('dot serve: protocol edges', () => {
     assert.deepEqual(volume.Status, {base, volatile: true, mounted: false, activeMounts: {}, upper: path.join(tmp.root, 'Echo.1', 'upper')})
     assert.deepEqual((await serve.call('/VolumeDriver.Path', {Name: 'Echo.1'})).json, {})
     assert.deepEqual((await serve.call('/VolumeDriver.List', {})).json, {Volumes: [{Name: 'Echo.1'}]})
+  })
+
+  test('an idle keep-alive connection is not closed by the server (dockerd never times them out)', async () => {
+    const conn = net.connect({path: socket})
+    await new Promise((resolve) => conn.once('connect', resolve))
+    const exchange = (body: string) => {
+      const answer = new Promise<string>((resolve) => {
+        let text = ''
+        const onData = (d: Buffer) => {
+          text += d.toString('utf8')
+          const match = /Content-Length: (\d+)\r\n[\s\S]*?\r\n\r\n/i.exec(text)
+          if (match && text.length >= match.index + match[0].length + Number(match[1])) {
+            conn.off('data', onData)
+            resolve(text)
+          }
+        }
+        conn.on('data', onData)
+      })
+      conn.write(`POST /VolumeDriver.Capabilities HTTP/1.1\r\nHost: \r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+      return answer
+    }
+    const first = await exchange('{}\n')
+    assert.match(first, /^HTTP\/1.1 200 /)
+    assert.doesNotMatch(first, /Keep-Alive: timeout/i)
+    assert.doesNotMatch(first, /Connection: close/i)
+    // Longer than Node's default keepAliveTimeout (5 s).
+    await new Promise((resolve) => setTimeout(resolve, 5500))
+    assert.equal(conn.destroyed || conn.readableEnded, false, 'the server closed the idle connection')
+    const second = await exchange('{}\n')
+    assert.match(second, /\{"Capabilities":\{"Scope":"local"\}\}$/)
+    conn.destroy()
   })
 
   test('requests are logged one line each at debug, user mistakes without a stack', () => {
