@@ -21,47 +21,53 @@ export interface ServeOptions {
  */
 export async function serve(options: ServeOptions): Promise<void> {
   const {logger} = options
-  const socketState = await prepareSocket(options.socket)
-  if (socketState === 'stale-removed') logger.warn(`removed a stale socket ${options.socket} (left by a server that did not shut down)`)
-
-  const store = await VolumeStore.open({root: options.root, logger})
-  // Loads the FFI now rather than on the first Mount, and says which way mounts will be made.
-  const mounter = await store.mounter()
-  logger.debug(`mounting with ${mounter.constructor.name}`)
-
-  const findings = await reconcile(store)
-  for (const finding of findings) {
-    const line = `reconcile: ${finding.volume ? `volume "${finding.volume}": ` : ''}${finding.problem} (${finding.path}): ${finding.action}`
-    if (finding.repaired) logger.info(line)
-    else logger.warn(line)
-  }
-
-  const server = new PluginServer(store, logger)
-  await server.listen(options.socket)
-  logger.info(`listening on ${options.socket} as volume driver "${options.name}", root ${store.root}`)
-  options.onReady?.()
-
-  await new Promise<void>((resolve) => {
-    let stopping = false
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        logger.warn(`${signal} again: exiting without waiting for requests in flight`)
-        process.exit(1)
-      }
-      stopping = true
-      logger.info(`${signal}: shutting down (mounted volumes stay mounted)`)
-      void server
-        .close(options.socket)
-        .then(() => store.close())
-        .catch((err: Error) => logger.error(`shutting down: ${err.message}`))
-        .finally(() => {
-          process.off('SIGTERM', onSignal)
-          process.off('SIGINT', onSignal)
-          resolve()
-        })
+  let stopSignal: NodeJS.Signals | undefined
+  let wake: (() => void) | undefined
+  // Handled from the first moment, so a stop during start-up ends it between steps, not mid-repair.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopSignal) {
+      logger.warn(`${signal} again: exiting without waiting for requests in flight`)
+      process.exit(1)
     }
-    process.on('SIGTERM', onSignal)
-    process.on('SIGINT', onSignal)
-  })
-  logger.info('stopped')
+    stopSignal = signal
+    logger.info(`${signal}: shutting down (mounted volumes stay mounted)`)
+    wake?.()
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+  try {
+    const socketState = await prepareSocket(options.socket)
+    if (socketState === 'stale-removed') logger.warn(`removed a stale socket ${options.socket} (left by a server that did not shut down)`)
+
+    const store = await VolumeStore.open({root: options.root, logger})
+    // Loads the FFI now rather than on the first Mount, and says which way mounts will be made.
+    const mounter = await store.mounter()
+    logger.debug(`mounting with ${mounter.constructor.name}`)
+
+    for (const finding of await reconcile(store)) {
+      const line = `reconcile: ${finding.volume ? `volume "${finding.volume}": ` : ''}${finding.problem} (${finding.path}): ${finding.action}`
+      if (finding.repaired) logger.info(line)
+      else logger.warn(line)
+    }
+    if (stopSignal) return
+
+    const server = new PluginServer(store, logger)
+    await server.listen(options.socket)
+    logger.info(`listening on ${options.socket} as volume driver "${options.name}", root ${store.root}`)
+    options.onReady?.()
+
+    await new Promise<void>((resolve) => {
+      wake = resolve
+      if (stopSignal) resolve()
+    })
+    try {
+      await server.close(options.socket)
+    } finally {
+      await store.close()
+    }
+    logger.info('stopped')
+  } finally {
+    process.off('SIGTERM', onSignal)
+    process.off('SIGINT', onSignal)
+  }
 }

@@ -41,9 +41,12 @@ export class PluginServer {
     this.server.keepAliveTimeout = 0
     this.server.headersTimeout = 60_000
     this.server.requestTimeout = 60_000
-    this.server.on('clientError', (err, socket) => {
-      this.logger.debug(`client error: ${err.message}`)
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+    // Not even HTTP (or headers over Node's limit): still a JSON answer with status 200, then close.
+    this.server.on('clientError', (err: Error & {code?: string}, socket) => {
+      this.logger.warn(`unreadable HTTP request: ${err.code ?? err.message}`)
+      if (!socket.writable) return
+      const text = JSON.stringify({Err: `unreadable HTTP request (${err.code ?? err.message}); expected POST /VolumeDriver.<Method> with a JSON body`})
+      socket.end(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`)
     })
   }
 

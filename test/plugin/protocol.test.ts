@@ -113,6 +113,13 @@ describe('dot serve: protocol edges', () => {
     assert.match(answer, /larger than 1048576 bytes/)
   })
 
+  test('bytes that are not HTTP still get a JSON answer', async () => {
+    const answer = await rawRequest(socket, 'this is not http\r\n\r\n', '')
+    assert.match(answer, /^HTTP\/1.1 200 OK/)
+    assert.match(answer, /\{"Err":"unreadable HTTP request \(HPE_[A-Z_]+\)/)
+    assert.equal((await serve.call('/VolumeDriver.Capabilities', {})).status, 200)
+  })
+
   test('Mount of an unknown volume is an Err, never an empty Mountpoint', async () => {
     const answer = await serve.call('/VolumeDriver.Mount', {Name: 'ghost', ID: 'a'.repeat(64)})
     assertErr(answer, /no such volume: ghost/)
@@ -196,6 +203,6 @@ function rawRequest(socketPath: string, head: string, chunk: string): Promise<st
     conn.on('close', () => resolve(answer))
     conn.on('error', (err) => (answer ? resolve(answer) : reject(err)))
     conn.write(head)
-    conn.write(`${Buffer.byteLength(chunk).toString(16)}\r\n${chunk}\r\n0\r\n\r\n`)
+    if (chunk) conn.write(`${Buffer.byteLength(chunk).toString(16)}\r\n${chunk}\r\n0\r\n\r\n`)
   })
 }
