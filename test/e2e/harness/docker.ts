@@ -1,0 +1,47 @@
+import {execa} from 'execa'
+import path from 'node:path'
+
+import {dockerHost} from '../../helpers/requirements.js'
+import {REPO} from '../../helpers/run-dot.js'
+
+/** The image the e2e tests run: busybox-static in an otherwise empty rootfs, imported locally. */
+export const TEST_IMAGE = process.env.DOT_TEST_IMAGE ?? 'dot-test-busybox:latest'
+
+export interface CommandResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs the real `docker` CLI against the test daemon; never throws for a non-zero exit. */
+export async function docker(args: string[], options: {timeoutMs?: number; input?: string} = {}): Promise<CommandResult> {
+  const result = await execa('docker', args, {
+    env: {DOCKER_HOST: dockerHost()},
+    reject: false,
+    timeout: options.timeoutMs ?? 90_000,
+    ...(options.input === undefined ? {stdin: 'ignore' as const} : {input: options.input}),
+  })
+  if (result.timedOut) throw new Error(`docker ${args.join(' ')}: timed out after ${options.timeoutMs ?? 90_000} ms`)
+  return {code: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr}
+}
+
+/** Runs `docker` and returns its trimmed stdout; throws with docker's stderr if it failed. */
+export async function dockerOk(args: string[], options: {timeoutMs?: number; input?: string} = {}): Promise<string> {
+  const result = await docker(args, options)
+  if (result.code !== 0) {
+    throw new Error(`docker ${args.join(' ')} exited ${result.code}:\n${result.stderr || result.stdout}`)
+  }
+  return result.stdout.trim()
+}
+
+/** Imports the test image if the daemon lacks it (test/e2e/test-image.sh), so a dev daemon works too. */
+export async function ensureTestImage(): Promise<void> {
+  const script = path.join(REPO, 'test', 'e2e', 'test-image.sh')
+  const result = await execa('bash', [script], {
+    env: {DOCKER_HOST: dockerHost(), DOT_TEST_IMAGE: TEST_IMAGE},
+    reject: false,
+    stdin: 'ignore',
+    timeout: 120_000,
+  })
+  if (result.exitCode !== 0) throw new Error(`importing the test image failed:\n${result.stderr}${result.stdout}`)
+}
