@@ -43,10 +43,24 @@ export function readBody(req: IncomingMessage): Promise<RawBody> {
     }
     req.on('data', onData)
     req.on('end', () => finish({text: Buffer.concat(chunks).toString('utf8'), tooLarge: false}))
-    req.on('error', (err) => {
-      if (!done) reject(err)
-    })
+    const fail = (err: Error) => {
+      if (done) return
+      done = true
+      req.off('data', onData)
+      reject(err)
+    }
+    req.on('error', fail)
+    // A client that vanishes mid-body may end the stream with neither 'end' nor 'error'.
+    req.on('close', () => fail(new ClientGoneError()))
   })
+}
+
+/** The client closed the connection before its request body was complete. */
+export class ClientGoneError extends Error {
+  constructor() {
+    super('the client closed the connection before sending the whole request')
+    this.name = 'ClientGoneError'
+  }
 }
 
 /**

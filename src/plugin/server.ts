@@ -5,7 +5,7 @@ import {performance} from 'node:perf_hooks'
 import {busy, errnoCode} from '../core/errors.js'
 import type {Logger} from '../core/logger.js'
 import type {VolumeStore} from '../core/store.js'
-import {parseBody, readBody} from './body.js'
+import {ClientGoneError, parseBody, readBody} from './body.js'
 import {RequestError, isUserError, toDotError} from './errors.js'
 import {ROUTES, type RouteResult} from './routes.js'
 
@@ -123,6 +123,10 @@ export class PluginServer {
       if (result.summary) this.logger.info(result.summary)
       this.logRequest(endpoint, requestText, result.response, started)
     } catch (err) {
+      if (clientGone || err instanceof ClientGoneError) {
+        this.logger.debug(`${endpoint}: the client went away before the request was answered: ${(err as Error).message}`)
+        return
+      }
       const error = toDotError(err)
       const response = {Err: error.message}
       this.send(res, response)

@@ -182,11 +182,32 @@ describe('dot serve: protocol edges', () => {
     conn.destroy()
   })
 
+  test('a client that hangs up mid-body leaves nothing in flight', async () => {
+    const conn = net.connect({path: socket})
+    await new Promise((resolve) => conn.once('connect', resolve))
+    conn.write('POST /VolumeDriver.Create HTTP/1.1\r\nHost: \r\nContent-Length: 100\r\n\r\n{"Name":')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    conn.destroy()
+    for (let i = 0; i < 100 && !serve.stderr.includes('the client went away before the request was answered'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    assert.match(serve.stderr, /debug \/VolumeDriver\.Create: the client went away before the request was answered/)
+    assert.equal((await serve.call('/VolumeDriver.Capabilities', {})).status, 200)
+  })
+
   test('requests are logged one line each at debug, user mistakes without a stack', () => {
     assert.match(serve.stderr, /debug \/VolumeDriver\.Capabilities \{\} -> \{"Capabilities":\{"Scope":"local"\}\}/)
     assert.match(serve.stderr, /warn {2}\/VolumeDriver\.Create refused: unknown option "size"/)
     assert.doesNotMatch(serve.stderr, /^\s+at /m)
     assert.equal(serve.stdout, `listening on ${socket}\n`)
+  })
+
+  test('SIGTERM with nothing in flight stops at once and removes the socket', async () => {
+    const started = Date.now()
+    assert.deepEqual(await serve.stop('SIGTERM'), {code: 0, signal: null})
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`)
+    assert.equal(fs.existsSync(socket), false)
+    assert.doesNotMatch(serve.stderr, /waiting for \d+ request/)
   })
 })
 
