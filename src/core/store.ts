@@ -212,8 +212,13 @@ export class VolumeStore {
     await this.locks.withLock(name, async () => {
       const volumeDir = this.layout.volume(name)
       if (!(await pathExists(volumeDir))) throw notFound(`no such volume: ${name}`, {name})
-      const hasMetadata = await pathExists(this.layout.metadata(name))
-      if (!hasMetadata && !options.force) {
+      // Missing or garbage metadata alike: the directory may hold someone's changes we cannot describe,
+      // so it goes only when the user insists.
+      const readable = await readMetadata(this.layout.metadata(name), name).then(
+        () => true,
+        () => false,
+      )
+      if (!readable && !options.force) {
         throw invalid(`volume "${name}" has no readable metadata; inspect ${volumeDir} and use --force to delete it`, {name})
       }
       const records = await readRecords(this.layout, name)
