@@ -19,7 +19,7 @@ Logs go to stderr (journald under systemd); stdout gets one line once the socket
   ]
   static override flags = {
     name: Flags.string({description: 'volume driver name, as in `docker volume create --driver NAME`', default: 'docker-on-top'}),
-    socket: Flags.string({description: 'unix socket to listen on [default: /run/docker/plugins/<name>.sock]'}),
+    socket: Flags.string({description: 'unix socket to listen on [default: /run/docker/plugins/<name>.sock]', env: 'DOT_SOCKET'}),
     'log-level': Flags.option({options: LEVELS, default: 'info' as const, env: 'DOT_LOG_LEVEL', description: 'least severe messages logged to stderr'})(),
   }
 
