@@ -23,7 +23,3 @@ export function stderrLogger(level: LogLevel, options: {journal?: boolean; write
   }
   return {level, debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error')}
 }
-
-export function isDebug(logger: Logger & {level?: LogLevel}): boolean {
-  return logger.level === 'debug'
-}

@@ -8,6 +8,7 @@ import type {VolumeStore} from '../core/store.js'
 import {ClientGoneError, parseBody, readBody} from './body.js'
 import {RequestError, isUserError, toDotError} from './errors.js'
 import {ROUTES, type RouteResult} from './routes.js'
+import type {ErrResponse} from './wire.js'
 
 /**
  * Requests whose refusal is routine: dockerd probes every driver with Get for names it does not know
@@ -128,7 +129,7 @@ export class PluginServer {
         return
       }
       const error = toDotError(err)
-      const response = {Err: error.message}
+      const response: ErrResponse = {Err: error.message}
       this.send(res, response)
       this.logRequest(endpoint, requestText, response, started)
       if (!isUserError(error.code)) {

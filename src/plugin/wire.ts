@@ -52,7 +52,5 @@ export interface MountpointResponse {
   Mountpoint?: string
 }
 
-export type Response = Record<string, unknown> | ErrResponse
-
 /** The request body as parsed; fields are checked by the core, never trusted here. */
 export type RequestBody = Record<string, unknown>
