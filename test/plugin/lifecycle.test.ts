@@ -119,6 +119,13 @@ describe('dot serve: process lifecycle', rootOnly(), () => {
     await ok(next, '/VolumeDriver.Remove', {Name: 'stays'})
   })
 
+  test('SIGINT (Ctrl-C) stops it the same way', async () => {
+    const proc = await start()
+    assert.deepEqual(await proc.stop('SIGINT'), {code: 0, signal: null})
+    assert.match(proc.stderr, /SIGINT: shutting down/)
+    assert.equal(fs.existsSync(socket), false)
+  })
+
   test('after kill -9: the stale socket is removed, state persisted, Get and Mount keep working', async () => {
     const proc = await start()
     await ok(proc, '/VolumeDriver.Create', {Name: 'survivor', Opts: {base}})
