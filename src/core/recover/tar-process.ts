@@ -1,5 +1,4 @@
 import {type ChildProcess, spawn} from 'node:child_process'
-import {once} from 'node:events'
 import type {Readable, Writable} from 'node:stream'
 
 /** A spawned GNU tar whose stderr is kept for the error message. */
@@ -35,15 +34,26 @@ export async function copyCounting(src: Readable, dst: Writable, onBytes: (n: nu
     for await (const chunk of src as AsyncIterable<Buffer>) {
       if (failure) throw failure
       onBytes(chunk.length)
-      if (!dst.write(chunk)) await Promise.race([once(dst, 'drain'), once(dst, 'close')])
+      if (!dst.write(chunk)) await firstOf(dst, ['drain', 'close'])
       if (failure) throw failure
     }
     if (end) {
       dst.end()
-      await Promise.race([once(dst, 'finish'), once(dst, 'close')])
+      await firstOf(dst, ['finish', 'close'])
     }
     if (failure) throw failure
   } finally {
     dst.off('error', onError)
   }
+}
+
+/** Resolves at the first of `events` (or an error), removing every listener it added. */
+function firstOf(emitter: Writable, events: string[]): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      for (const event of [...events, 'error']) emitter.off(event, done)
+      resolve()
+    }
+    for (const event of [...events, 'error']) emitter.on(event, done)
+  })
 }
