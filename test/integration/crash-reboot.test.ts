@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import {after, before, describe, test} from 'node:test'
+
+import {execa} from 'execa'
+
+import type {Finding} from '../../src/core/reconcile.js'
+import {assertRoot, rootOnly} from '../helpers/requirements.js'
+import {DOT_BIN, parseJson, runDot} from '../helpers/run-dot.js'
+import {TempRoot} from '../helpers/temp-root.js'
+import {overlayCount} from './store-fixtures.js'
+
+const problems = (findings: Finding[]) => findings.map((f) => `${f.volume ?? '-'}: ${f.problem}`)
+
+describe('gc after a reboot and after a killed recover', {...rootOnly(), concurrency: true}, () => {
+  const roots: TempRoot[] = []
+  before(assertRoot)
+  after(() => roots.forEach((r) => r.cleanup()))
+  const setup = () => {
+    const tmp = new TempRoot('dot-test-crash-reboot-')
+    roots.push(tmp)
+    const dot = (...args: string[]) => runDot([...args, '--root', tmp.root])
+    const ok = async (...args: string[]) => {
+      const result = await dot(...args)
+      assert.equal(result.code, 0, `dot ${args.join(' ')}: ${result.stderr}`)
+      return result.stdout.trim()
+    }
+    return {tmp, dot, ok}
+  }
+
+  test('overlays unmounted behind our back (a reboot): records dropped, changes kept, volumes mount again', async () => {
+    const {tmp, dot, ok} = setup()
+    const base = tmp.base('b', {'base.txt': 'base\n'})
+    for (const name of ['one', 'two']) {
+      await ok('create', name, '--base', base)
+      await ok('mount', name, '--id', 'c1')
+      fs.writeFileSync(path.join(tmp.root, name, 'mountpoint', 'change.txt'), `${name} changed\n`)
+    }
+    await ok('mount', 'two', '--id', 'c2')
+    // What a reboot does: the overlays vanish, the records and directories stay.
+    for (const name of ['one', 'two']) await execa('umount', [path.join(tmp.root, name, 'mountpoint')])
+
+    const dry = await dot('gc', '--dry-run', '--json')
+    assert.equal(dry.code, 0)
+    const dryFindings = (parseJson(dry) as {findings: Finding[]}).findings
+    assert.ok(dryFindings.every((f) => f.status === 'would-repair' && f.action.startsWith('would be ')))
+    assert.ok(fs.existsSync(path.join(tmp.root, 'one', 'activemounts', 'c1')), '--dry-run changed nothing')
+
+    const gc = await dot('gc', '--json')
+    assert.equal(gc.code, 0, gc.stderr)
+    const {findings} = parseJson(gc) as {findings: Finding[]}
+    assert.deepEqual(problems(findings), [
+      'one: 1 mount record(s) (c1) but no overlay mounted',
+      'one: workdir/ left on an idle volume',
+      'one: mountpoint/ left on an idle volume',
+      'two: 2 mount record(s) (c1, c2) but no overlay mounted',
+      'two: workdir/ left on an idle volume',
+      'two: mountpoint/ left on an idle volume',
+    ])
+    assert.deepEqual(problems(dryFindings), problems(findings), 'the dry run announced exactly what was then done')
+    for (const name of ['one', 'two']) {
+      const mountpoint = await ok('mount', name, '--id', 'after')
+      assert.equal(overlayCount(mountpoint), 1)
+      assert.equal(fs.readFileSync(path.join(mountpoint, 'change.txt'), 'utf8'), `${name} changed\n`)
+      assert.deepEqual(fs.readdirSync(path.join(tmp.root, name, 'activemounts')), ['after'])
+      await ok('unmount', name, '--id', 'after')
+    }
+    assert.deepEqual(tmp.mounts(), [])
+  })
+
+  test('a running recover is left alone; a killed one is unmounted and swept once its lock is stale', async () => {
+    const {tmp, dot, ok} = setup()
+    const base = tmp.base('big', {})
+    // More than a pipe buffer, so the recover blocks writing to a reader that never reads.
+    fs.writeFileSync(path.join(base, 'big.bin'), Buffer.alloc(4 << 20, 7))
+    await ok('create', 'v', '--base', base)
+    const recover = spawn(process.execPath, [DOT_BIN, 'recover', 'v', '--tar', '--root', tmp.root], {stdio: ['ignore', 'pipe', 'pipe']})
+    const exited = new Promise((resolve) => recover.on('close', resolve))
+    let view: string | undefined
+    for (let i = 0; i < 200 && !view; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      view = tmp.mounts().find((mp) => path.basename(path.dirname(mp)).startsWith('.tmp-recover-v-'))
+    }
+    assert.ok(view, 'the recover mounted its read-only view')
+
+    const whileRunning = await dot('gc', '--json')
+    assert.equal(whileRunning.code, 0)
+    assert.deepEqual((parseJson(whileRunning) as {findings: Finding[]}).findings, [], 'a running recover is not garbage')
+    assert.deepEqual(tmp.mounts(), [view])
+
+    recover.kill('SIGKILL')
+    await exited
+    const scratch = path.dirname(view)
+    // Its lock is still fresh: gc cannot tell a dead recover from a slow one yet.
+    assert.deepEqual((parseJson(await dot('gc', '--json')) as {findings: Finding[]}).findings, [])
+    await new Promise((resolve) => setTimeout(resolve, 10_500))
+    const gc = await dot('gc', '--json')
+    assert.equal(gc.code, 0, gc.stderr)
+    const {findings} = parseJson(gc) as {findings: Finding[]}
+    assert.deepEqual(findings.map((f) => [f.path, f.problem, f.status]), [[scratch, 'leftover of an interrupted recover', 'repaired']])
+    assert.deepEqual(tmp.mounts(), [])
+    assert.ok(!fs.existsSync(scratch))
+    assert.equal(fs.readFileSync(path.join(base, 'big.bin')).length, 4 << 20, 'the base is untouched')
+  })
+})
