@@ -12,6 +12,7 @@ import {overlayMountpoints, readMountinfo} from './mountinfo.js'
 import {validateName} from './names.js'
 import {type CreateOptions, parseCreateOptions} from './options.js'
 import {overlayMount} from './overlay-options.js'
+import {overlayMountedOn} from './overlay-mounted.js'
 import {listRecordIds, readRecord, readRecords, validateMountId, writeRecord} from './records.js'
 import {defaultMounter} from './system/default-mounter.js'
 import type {Mounter} from './system/mounter.js'
@@ -95,12 +96,8 @@ export class VolumeStore {
 
   async get(name: string): Promise<Volume> {
     validateName(name)
-    const [meta, records, mounts] = await Promise.all([
-      readMetadata(this.layout.metadata(name), name),
-      readRecords(this.layout, name),
-      this.overlayMounts(),
-    ])
-    return this.toVolume(name, meta, records, mounts.has(this.layout.mountpoint(name)))
+    const [meta, records] = await Promise.all([readMetadata(this.layout.metadata(name), name), readRecords(this.layout, name)])
+    return this.toVolume(name, meta, records, overlayMountedOn(this.layout.mountpoint(name)))
   }
 
   /** The names of all volumes: directories of the root with a valid name. No per-volume reads. */
@@ -158,7 +155,7 @@ export class VolumeStore {
   }
 
   async isMounted(name: string): Promise<boolean> {
-    return (await this.overlayMounts()).has(this.layout.mountpoint(name))
+    return overlayMountedOn(this.layout.mountpoint(name))
   }
 
   /** Overlay mountpoints with how many overlays are stacked on each. */
@@ -252,8 +249,8 @@ export class VolumeStore {
     return this.locks.withLock(name, async () => {
       const meta = await readMetadata(this.layout.metadata(name), name)
       const mountpoint = this.layout.mountpoint(name)
-      const [ids, mounts] = await Promise.all([listRecordIds(this.layout, name), this.overlayMounts()])
-      let mounted = mounts.has(mountpoint)
+      const ids = await listRecordIds(this.layout, name)
+      let mounted = overlayMountedOn(mountpoint)
       if (ids.length > 0 && mounted) {
         await writeRecord(this.layout, name, id, (await readRecord(this.layout, name, id)) + 1).catch((err) => {
           throw wrap(`recording mount ${id} of volume "${name}"`, err)
@@ -351,8 +348,8 @@ export class VolumeStore {
     const mountpoint = this.layout.mountpoint(name)
     let detached = false
     for (let attempt = 0; ; attempt++) {
-      const stacked = (await this.overlayMounts()).get(mountpoint) ?? 0
-      if (stacked === 0) break
+      // Checked again after each unmount: overlays can be stacked on the mountpoint (rule 16's trap).
+      if (!overlayMountedOn(mountpoint)) break
       const mounter = await this.mounter()
       try {
         await mounter.unmount(mountpoint, {detach: detached})
