@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import {after, before, describe, test} from 'node:test'
+
+import {execa} from 'execa'
+
+import type {Finding} from '../../src/core/reconcile.js'
+import {assertRoot, rootOnly} from '../helpers/requirements.js'
+import {parseJson, runDot} from '../helpers/run-dot.js'
+import {TempRoot} from '../helpers/temp-root.js'
+
+/** What `dot gc` finds besides crash leftovers, how it reports it, and its exit codes. */
+describe('dot gc findings and exit codes', rootOnly(), () => {
+  const tmp = new TempRoot('dot-test-gc-')
+  const dot = (...args: string[]) => runDot([...args, '--root', tmp.root], {env: {DOCKER_HOST: `unix://${tmp.dir}/no-docker.sock`}})
+  before(assertRoot)
+  after(async () => {
+    await execa('chattr', ['-R', '-i', tmp.root], {reject: false})
+    tmp.cleanup()
+  })
+
+  test('a clean root: nothing to repair, exit 0', async () => {
+    const base = tmp.base('b', {f: 'x'})
+    assert.equal((await dot('create', 'v', '--base', base)).code, 0)
+    const human = await dot('gc')
+    assert.equal(human.code, 0)
+    assert.equal(human.stdout, 'nothing to repair\n')
+    const json = parseJson(await dot('gc', '--json')) as {findings: Finding[]; docker: {checked: boolean; reason: string}}
+    assert.deepEqual(json.findings, [])
+    assert.equal(json.docker.checked, false)
+    assert.match(json.docker.reason, /no Docker socket at .*no-docker\.sock/)
+  })
+
+  test('unreadable metadata and foreign directories are reported, never deleted; stale locks and temp files are', async () => {
+    const base = tmp.base('b2', {f: 'x'})
+    assert.equal((await dot('create', 'broken', '--base', base)).code, 0)
+    fs.writeFileSync(path.join(tmp.root, 'broken', 'metadata.json'), '{"BaseDirPath": ')
+    fs.writeFileSync(path.join(tmp.root, 'broken', 'upper', 'precious'), 'keep me')
+    fs.mkdirSync(path.join(tmp.root, 'nometa', 'upper'), {recursive: true})
+    fs.mkdirSync(path.join(tmp.root, 'not a volume!'))
+    assert.equal((await dot('create', 'w', '--base', base)).code, 0)
+    fs.writeFileSync(path.join(tmp.root, 'w', 'activemounts', '.c1.123.abc'), '{"UsageCount": 1}')
+    fs.writeFileSync(path.join(tmp.root, 'w', '.metadata.json.123.abc'), '{}')
+    const lock = path.join(tmp.root, '.locks', 'gone.lock')
+    fs.mkdirSync(lock, {recursive: true})
+    fs.utimesSync(lock, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000))
+
+    const human = await dot('gc', '--dry-run')
+    assert.equal(human.code, 0)
+    const [header, ...rows] = human.stdout.trimEnd().split('\n')
+    assert.match(header, /^VOLUME\s+PROBLEM\s+ACTION\s+PATH$/)
+    assert.equal(rows.length, 6)
+
+    const gc = await dot('gc', '--json')
+    assert.equal(gc.code, 0, 'report-only findings do not fail gc')
+    const {findings} = parseJson(gc) as {findings: Finding[]}
+    const byProblem = Object.fromEntries(findings.map((f) => [f.problem.replace(/: .*/, ''), [f.volume ?? '-', f.status]]))
+    assert.deepEqual(byProblem, {
+      'unreadable metadata': ['broken', 'reported'],
+      'not a docker-on-top volume (invalid name)': ['-', 'reported'],
+      'volume directory without metadata.json': ['nometa', 'reported'],
+      'temp file of an interrupted record write': ['w', 'repaired'],
+      'temp file of an interrupted metadata write': ['w', 'repaired'],
+      'stale lock left by a process that died': ['-', 'repaired'],
+    })
+    assert.equal(fs.readFileSync(path.join(tmp.root, 'broken', 'upper', 'precious'), 'utf8'), 'keep me')
+    assert.ok(fs.existsSync(path.join(tmp.root, 'nometa', 'upper')))
+    assert.ok(!fs.existsSync(lock))
+    assert.deepEqual(fs.readdirSync(path.join(tmp.root, 'w', 'activemounts')), [])
+    fs.rmSync(path.join(tmp.root, 'broken'), {recursive: true})
+    fs.rmSync(path.join(tmp.root, 'nometa'), {recursive: true})
+    fs.rmSync(path.join(tmp.root, 'not a volume!'), {recursive: true})
+  })
+
+  test('a repair that fails is reported as failed and gc exits 1', async () => {
+    const trash = path.join(tmp.root, '.trash-x-stuck')
+    fs.mkdirSync(trash)
+    fs.writeFileSync(path.join(trash, 'immutable'), 'cannot be deleted')
+    await execa('chattr', ['+i', path.join(trash, 'immutable')])
+    try {
+      const gc = await dot('gc', '--json')
+      assert.equal(gc.code, 1)
+      const {findings} = parseJson(gc) as {findings: Finding[]}
+      assert.equal(findings.length, 1)
+      assert.equal(findings[0].status, 'failed')
+      assert.match(findings[0].action, /^deleted failed: /)
+      const human = await dot('gc')
+      assert.equal(human.code, 1)
+      assert.match(human.stdout, /\.trash-x-stuck/)
+    } finally {
+      await execa('chattr', ['-i', path.join(trash, 'immutable')])
+    }
+    assert.equal((await dot('gc')).code, 0)
+    assert.ok(!fs.existsSync(trash))
+  })
+})
