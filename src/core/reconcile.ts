@@ -1,3 +1,4 @@
+import {readdirSync} from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
@@ -56,7 +57,11 @@ export async function reconcile(store: VolumeStore, options: ReconcileOptions = 
   }
   const overlays = await overlaysUnder(layout.root)
 
+  let seen = 0
   for (const entry of entries) {
+    // The per-volume checks are synchronous (see looksClean): yield now and then, so that `dot serve`
+    // answers requests while it reconciles 10,000 volumes.
+    if (++seen % 64 === 0) await new Promise((resolve) => setImmediate(resolve))
     const full = path.join(layout.root, entry.name)
     if (SCRATCH_PREFIXES.some((prefix) => entry.name.startsWith(prefix))) {
       const finding = await sweepScratch(store, entry.name, overlays, dryRun)
@@ -161,13 +166,27 @@ async function reconcileVolume(store: VolumeStore, name: string, overlays: Map<s
   return findings
 }
 
-/** Idle with nothing left over: no records, no overlay, no mount-only directories, no temp files. */
+/**
+ * Idle with nothing left over: no records, no overlay, no mount-only directories, no temp files.
+ * Two synchronous readdirs (a few µs each), since start-up runs this for every volume: six async calls
+ * per volume made start-up with 10,000 volumes take ~5 s. Anything unexpected is "not clean": the
+ * full check under the lock sorts it out.
+ */
 async function looksClean(store: VolumeStore, name: string, overlays: Map<string, number>): Promise<boolean> {
   const {layout} = store
   if (overlays.has(layout.mountpoint(name))) return false
-  if ((await listRecordIds(layout, name)).length > 0) return false
-  if ((await exists(layout.workdir(name))) || (await exists(layout.mountpoint(name)))) return false
-  return (await tempFiles(layout.volume(name))).length === 0 && (await tempFiles(layout.activeMounts(name))).length === 0
+  try {
+    const entries = readdirSync(layout.volume(name))
+    if (entries.some((entry) => entry === 'workdir' || entry === 'mountpoint' || entry.startsWith('.'))) return false
+  } catch {
+    return false
+  }
+  try {
+    // Any entry is a record (an ID) or the temp file of an interrupted record write.
+    return readdirSync(layout.activeMounts(name)).length === 0
+  } catch (err) {
+    return errnoCode(err) === 'ENOENT'
+  }
 }
 
 async function clearStaleLocks(store: VolumeStore, dryRun: boolean): Promise<Finding[]> {
