@@ -124,9 +124,13 @@ export class VolumeStore {
   /** Names with their mountpoint when mounted: what the plugin's List needs, without reading each volume. */
   async listBrief(): Promise<{name: string; mountpoint?: string}[]> {
     const [names, mounts] = await Promise.all([this.names(), this.overlayMounts()])
+    // Few volumes are mounted: find them by name rather than build 10,000 paths (path.join normalises,
+    // ~0.4 µs each, half of List's own time at that scale).
+    const mounted = new Map<string, string>()
+    for (const name of names.length > 0 ? mountedVolumeNames(this.root, mounts.keys()) : []) mounted.set(name, this.layout.mountpoint(name))
     return names.map((name) => {
-      const mountpoint = this.layout.mountpoint(name)
-      return mounts.has(mountpoint) ? {name, mountpoint} : {name}
+      const mountpoint = mounted.get(name)
+      return mountpoint && mounts.has(mountpoint) ? {name, mountpoint} : {name}
     })
   }
 
@@ -438,6 +442,16 @@ async function realpathOfNearest(p: string): Promise<string> {
     const parent = path.dirname(p)
     if (errnoCode(err) !== 'ENOENT' || parent === p) return p
     return path.join(await realpathOfNearest(parent), path.basename(p))
+  }
+}
+
+/** Names `n` for which `<root>/<n>/mountpoint` is among `mountpoints`. */
+function* mountedVolumeNames(root: string, mountpoints: Iterable<string>): Iterable<string> {
+  const prefix = root.endsWith('/') ? root : `${root}/`
+  for (const mountpoint of mountpoints) {
+    if (!mountpoint.startsWith(prefix) || !mountpoint.endsWith('/mountpoint')) continue
+    const name = mountpoint.slice(prefix.length, -'/mountpoint'.length)
+    if (!name.includes('/')) yield name
   }
 }
 
