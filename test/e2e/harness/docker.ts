@@ -13,15 +13,26 @@ export interface CommandResult {
   stderr: string
 }
 
+/**
+ * The first docker command that timed out, if any. A hung daemon or plugin would otherwise make every
+ * later test wait for its own timeout; `E2E.withLog` fails them at once instead.
+ */
+export let hungCommand: string | undefined
+
 /** Runs the real `docker` CLI against the test daemon; never throws for a non-zero exit. */
 export async function docker(args: string[], options: {timeoutMs?: number; input?: string} = {}): Promise<CommandResult> {
+  // Below dockerd's own plugin timeouts (1-2 min, PROTOCOL.md §1.4): a hung plugin fails the test, not the run.
+  const timeoutMs = options.timeoutMs ?? 60_000
   const result = await execa('docker', args, {
     env: {DOCKER_HOST: dockerHost()},
     reject: false,
-    timeout: options.timeoutMs ?? 90_000,
+    timeout: timeoutMs,
     ...(options.input === undefined ? {stdin: 'ignore' as const} : {input: options.input}),
   })
-  if (result.timedOut) throw new Error(`docker ${args.join(' ')}: timed out after ${options.timeoutMs ?? 90_000} ms`)
+  if (result.timedOut) {
+    hungCommand ??= `docker ${args.join(' ')}`
+    throw new Error(`docker ${args.join(' ')}: timed out after ${timeoutMs} ms`)
+  }
   return {code: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr}
 }
 

@@ -5,7 +5,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {Layout, MOUNT_SOURCE_PREFIX} from '../../../src/core/layout.js'
 import {type MountEntry, parseMountinfo} from '../../../src/core/mountinfo.js'
 import {TempRoot} from '../../helpers/temp-root.js'
-import {type CommandResult, docker, dockerOk, ensureTestImage, TEST_IMAGE} from './docker.js'
+import {type CommandResult, docker, dockerOk, ensureTestImage, hungCommand, TEST_IMAGE} from './docker.js'
 import {DotServe} from './dot-serve.js'
 
 /** dockerd discovers legacy plugins here, whatever its exec root (PROTOCOL.md §1.1). */
@@ -140,9 +140,14 @@ export class E2E {
     }
   }
 
-  /** Wraps a test body so a failure carries the tail of the plugin's log. */
+  /**
+   * Wraps a test body so a failure carries the tail of the plugin's log, and fails at once when the
+   * plugin died or a docker command hung earlier (every docker call would then wait 15 s to minutes).
+   */
   withLog(body: () => Promise<void>): () => Promise<void> {
     return async () => {
+      if (!this.plugin.running) throw new Error(`dot serve is not running any more:\n${this.plugin.logTail()}`)
+      if (hungCommand) throw new Error(`not run: an earlier docker command hung (${hungCommand})`)
       try {
         await body()
       } catch (err) {
