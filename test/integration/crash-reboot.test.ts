@@ -104,4 +104,28 @@ describe('gc after a reboot and after a killed recover', {...rootOnly(), concurr
     assert.ok(!fs.existsSync(scratch))
     assert.equal(fs.readFileSync(path.join(base, 'big.bin')).length, 4 << 20, 'the base is untouched')
   })
+
+  test('SIGINT or SIGTERM stop a recover at once and still unmount its view (even with a stalled reader)', async () => {
+    const {tmp, ok} = setup()
+    const base = tmp.base('big', {})
+    fs.writeFileSync(path.join(base, 'big.bin'), Buffer.alloc(4 << 20, 7))
+    await ok('create', 'v', '--base', base)
+    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      const recover = spawn(process.execPath, [DOT_BIN, 'recover', 'v', '--tar', '--root', tmp.root], {stdio: ['ignore', 'pipe', 'pipe']})
+      let stderr = ''
+      recover.stderr.on('data', (d) => (stderr += d))
+      const exited = new Promise<number | null>((resolve) => recover.on('exit', resolve))
+      for (let i = 0; i < 200 && tmp.mounts().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+      assert.equal(tmp.mounts().length, 1, 'the view is mounted')
+      await new Promise((resolve) => setTimeout(resolve, 300)) // the reader never reads: tar is blocked
+      const started = Date.now()
+      recover.kill(signal)
+      assert.equal(await exited, code)
+      assert.ok(Date.now() - started < 5000, `${signal} ended it in ${Date.now() - started} ms`)
+      assert.match(stderr, /interrupted; the archive on stdout is incomplete and volume "v" is unchanged/)
+      assert.deepEqual(tmp.mounts(), [])
+      assert.deepEqual(fs.readdirSync(tmp.root).filter((n) => n.startsWith('.tmp-')), [])
+      recover.stdout.destroy()
+    }
+  })
 })

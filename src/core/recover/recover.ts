@@ -17,6 +17,8 @@ export interface RecoverOptions {
   force?: boolean
   /** Called as bytes flow; `total` is an estimate (blocks in use), so `done` may pass it. */
   progress?: (done: number, total: number) => void
+  /** Aborting stops the copy (the tar processes are killed); the view is still unmounted and removed. */
+  signal?: AbortSignal
 }
 
 export interface RecoverResult {
@@ -48,8 +50,10 @@ export async function recoverToDirectory(store: VolumeStore, name: string, targe
       new DotError('internal', `extracting into ${dir} failed (it holds a partial copy): ${stderr || `tar exited with ${code}`}`, {to: dir})
     const created = await archive(extract.child.stdin!, true).catch(async (err: Error) => {
       // A failing extract (a full disk) shows up here first, as EPIPE: its own message says more.
-      const extracted = await Promise.race([extract.done, new Promise<undefined>((resolve) => setTimeout(resolve, 2000))])
-      if (extracted && extracted.code !== 0) throw extractFailed(extracted.code, extracted.stderr)
+      if (!options.signal?.aborted) {
+        const extracted = await Promise.race([extract.done, new Promise<undefined>((resolve) => setTimeout(resolve, 2000))])
+        if (extracted && extracted.code !== 0) throw extractFailed(extracted.code, extracted.stderr)
+      }
       extract.child.kill()
       await extract.done
       throw err
@@ -89,24 +93,11 @@ async function recover(
     }
     let bytes = 0
     const total = options.progress ? await estimate() : 0
-    const archive: Archive = async (out, end) => {
-      const create = spawnTar(tarCreateArgs(view.dir, listFile), ['ignore', 'pipe'])
-      try {
-        await copyCounting(create.child.stdout!, out, (n) => {
-          bytes += n
-          options.progress?.(bytes, total)
-        }, end)
-      } catch (err) {
-        create.child.kill()
-        await create.done
-        if (errnoCode(err) === 'EPIPE') throw new DotError('internal', 'the reader of the archive went away before it was complete (EPIPE)')
-        throw wrap(`copying volume "${name}"`, err)
-      }
-      const {code, stderr} = await create.done
-      if (code === TAR_EXIT_DIFFERS) return {warnings: [`tar: ${stderr || 'some files changed while they were read'}`]}
-      if (code !== 0) throw new DotError('internal', `archiving volume "${name}" failed: ${stderr || `tar exited with ${code}`}`, {name})
-      return {warnings: []}
-    }
+    const archive: Archive = (out, end) =>
+      writeArchive({name, dir: view.dir, listFile, out, end, signal: options.signal}, (n) => {
+        bytes += n
+        options.progress?.(bytes, total)
+      })
     const {warnings} = await write(view, archive)
     return {deleted, bytes, wasInUse: view.wasInUse, warnings}
   })
@@ -116,6 +107,41 @@ async function recover(
     warnings.unshift(`volume "${name}" was mounted while it was being copied: the copy may be inconsistent`)
   }
   return {volume: name, changesOnly, ...result, warnings}
+}
+
+/**
+ * Runs `tar --create` on the view and copies its output into `out`, counting bytes. Tar's "some files
+ * changed while being read" (a volume in use) is a warning; any other failure an error. Aborting kills tar.
+ */
+async function writeArchive(
+  job: {name: string; dir: string; listFile?: string; out: Writable; end: boolean; signal?: AbortSignal},
+  onBytes: (n: number) => void,
+): Promise<{warnings: string[]}> {
+  const {name, signal} = job
+  const create = spawnTar(tarCreateArgs(job.dir, job.listFile), ['ignore', 'pipe'])
+  const stop = () => create.child.kill()
+  signal?.addEventListener('abort', stop)
+  if (signal?.aborted) stop()
+  try {
+    await copyCounting(create.child.stdout!, job.out, onBytes, job.end, signal)
+  } catch (err) {
+    create.child.kill()
+    await create.done
+    if (signal?.aborted) throw interrupted(name)
+    if (errnoCode(err) === 'EPIPE') throw new DotError('internal', 'the reader of the archive went away before it was complete (EPIPE)', {name})
+    throw wrap(`copying volume "${name}"`, err)
+  } finally {
+    signal?.removeEventListener('abort', stop)
+  }
+  const {code, stderr} = await create.done
+  if (signal?.aborted) throw interrupted(name)
+  if (code === TAR_EXIT_DIFFERS) return {warnings: [`tar: ${stderr || 'some files changed while they were read'}`]}
+  if (code !== 0) throw new DotError('internal', `archiving volume "${name}" failed: ${stderr || `tar exited with ${code}`}`, {name})
+  return {warnings: []}
+}
+
+function interrupted(name: string): DotError {
+  return new DotError('internal', `recover of volume "${name}" interrupted; the volume is unchanged`, {name})
 }
 
 /**

@@ -26,7 +26,7 @@ export function spawnTar(args: string[], stdio: ['ignore' | 'pipe', 'ignore' | '
  * Copies `src` into `dst` honouring back-pressure, counting bytes; ends `dst` only when asked (never
  * process.stdout). Rejects with the first error of either side (EPIPE when the reader went away).
  */
-export async function copyCounting(src: Readable, dst: Writable, onBytes: (n: number) => void, end: boolean): Promise<void> {
+export async function copyCounting(src: Readable, dst: Writable, onBytes: (n: number) => void, end: boolean, signal?: AbortSignal): Promise<void> {
   let failure: Error | undefined
   const onError = (err: Error) => (failure ??= err)
   dst.on('error', onError)
@@ -34,7 +34,9 @@ export async function copyCounting(src: Readable, dst: Writable, onBytes: (n: nu
     for await (const chunk of src as AsyncIterable<Buffer>) {
       if (failure) throw failure
       onBytes(chunk.length)
-      if (!dst.write(chunk)) await firstOf(dst, ['drain', 'close'])
+      // An abort must also end the wait: the reader may never drain (a stalled pipe).
+      if (!dst.write(chunk)) await Promise.race([firstOf(dst, ['drain', 'close']), aborted(signal)])
+      signal?.throwIfAborted()
       if (failure) throw failure
     }
     if (end) {
@@ -56,4 +58,11 @@ function firstOf(emitter: Writable, events: string[]): Promise<void> {
     }
     for (const event of [...events, 'error']) emitter.on(event, done)
   })
+}
+
+/** Resolves when `signal` aborts (never without one). Its listener goes with the signal. */
+function aborted(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return new Promise(() => {})
+  if (signal.aborted) return Promise.resolve()
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), {once: true}))
 }
