@@ -177,6 +177,8 @@ export class E2E {
       for (const volume of this.volumes) await dockerOk(['volume', 'rm', '-f', volume]).catch(note(`removing volume ${volume}`))
     }
     await this.plugin.stop().catch(note('stopping dot serve'))
+    // For a look at what dockerd sent, even when everything passed.
+    if (process.env.DOT_E2E_PLUGIN_LOG) fs.writeFileSync(process.env.DOT_E2E_PLUGIN_LOG, this.plugin.log)
     fs.rmSync(this.socket, {force: true})
     this.tmp.cleanup()
     if (problems.length > 0) {
