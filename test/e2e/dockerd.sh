@@ -49,6 +49,10 @@ start() {
     log "already running (pid $(cat "$PIDFILE")) at $HOST"
     return 0
   fi
+  if pid_alive; then
+    log "dockerd (pid $(cat "$PIDFILE")) runs but does not answer at $HOST; run '$0 stop' first"
+    return 1
+  fi
   command -v dockerd >/dev/null || { log "dockerd not found; install docker.io"; return 1; }
   mkdir -p "$RUN_DIR" "$DATA_ROOT" "$EXEC_ROOT" /run/docker/plugins
   # An empty config file: a system /etc/docker/daemon.json (hosts, data-root...) must not leak in.
