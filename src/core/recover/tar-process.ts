@@ -35,7 +35,7 @@ export async function copyCounting(src: Readable, dst: Writable, onBytes: (n: nu
       if (failure) throw failure
       onBytes(chunk.length)
       // An abort must also end the wait: the reader may never drain (a stalled pipe).
-      if (!dst.write(chunk)) await Promise.race([firstOf(dst, ['drain', 'close']), aborted(signal)])
+      if (!dst.write(chunk)) await firstOf(dst, ['drain', 'close'], signal)
       signal?.throwIfAborted()
       if (failure) throw failure
     }
@@ -49,20 +49,16 @@ export async function copyCounting(src: Readable, dst: Writable, onBytes: (n: nu
   }
 }
 
-/** Resolves at the first of `events` (or an error), removing every listener it added. */
-function firstOf(emitter: Writable, events: string[]): Promise<void> {
+/** Resolves at the first of `events` (or an error, or an abort), removing every listener it added. */
+function firstOf(emitter: Writable, events: string[], signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal?.aborted) return resolve()
     const done = () => {
       for (const event of [...events, 'error']) emitter.off(event, done)
+      signal?.removeEventListener('abort', done)
       resolve()
     }
     for (const event of [...events, 'error']) emitter.on(event, done)
+    signal?.addEventListener('abort', done)
   })
-}
-
-/** Resolves when `signal` aborts (never without one). Its listener goes with the signal. */
-function aborted(signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return new Promise(() => {})
-  if (signal.aborted) return Promise.resolve()
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), {once: true}))
 }
