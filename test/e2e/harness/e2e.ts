@@ -32,6 +32,8 @@ export class E2E {
   readonly layout: Layout
   /** Volumes created through docker; removed by name in `cleanup` (a `docker volume ls` would ask every driver). */
   private readonly volumes = new Set<string>()
+  /** Whether setup got as far as starting the plugin: before that, there is nothing in docker to clean. */
+  private started = false
 
   constructor() {
     this.plugin = new DotServe(this.driver, this.tmp.root, this.socket)
@@ -41,6 +43,7 @@ export class E2E {
   async setup(): Promise<void> {
     fs.mkdirSync(PLUGIN_DIR, {recursive: true})
     await ensureTestImage()
+    this.started = true
     await this.plugin.start()
   }
 
@@ -165,6 +168,10 @@ export class E2E {
   async cleanup(): Promise<void> {
     const problems: string[] = []
     const note = (what: string) => (err: unknown) => problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`)
+    if (!this.started) {
+      this.tmp.cleanup()
+      return
+    }
     try {
       const ids = (await dockerOk(['ps', '-aq', '--filter', `label=dot-test=${this.driver}`])).split('\n').filter(Boolean)
       if (ids.length > 0) await dockerOk(['rm', '-f', ...ids]).catch(note('removing containers'))
