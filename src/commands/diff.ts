@@ -12,7 +12,7 @@ export default class Diff extends DotCommand<typeof Diff> {
     'lists everything it held. A directory holding a change is listed only if it changed itself.',
     'With --json: [{"path": "/dir/file", "kind": "A"|"C"|"D"}]. Runs as root (overlayfs marks live in',
     'trusted.* xattrs). Works while the volume is mounted, as a snapshot of a moving target.',
-  ].join('\n')
+  ].join(' ')
   static override examples = ['<%= config.bin %> diff data', '<%= config.bin %> diff data --json']
   static override args = {name: Args.string({description: 'volume name', required: true})}
 

@@ -13,9 +13,9 @@ export default class Gc extends DotCommand<typeof Gc> {
     'metadata (reported, never deleted). When dockerd is reachable (DOCKER_HOST or /var/run/docker.sock),',
     'volumes with records of dockerd mounts that no container uses (a killed dockerd never unmounts) are',
     'reported, and repaired with --stale. --dry-run changes nothing.',
-    'Exit codes: 0 nothing to do, or everything repaired (report-only findings and --dry-run included);',
+    '\n\nExit codes: 0 nothing to do, or everything repaired (report-only findings and --dry-run included);',
     '1 a repair failed (see the finding), or gc itself could not run.',
-  ].join('\n')
+  ].join(' ')
   static override examples = ['<%= config.bin %> gc', '<%= config.bin %> gc --dry-run --json', '<%= config.bin %> gc --stale']
   static override flags = {
     'dry-run': Flags.boolean({description: 'report only; change nothing', default: false}),

@@ -12,11 +12,12 @@ export default class Recover extends DotCommand<typeof Recover> {
     'Writes the volume as containers last saw it: the base with the changes applied. For a volatile',
     'volume this works until its next first mount, which discards the changes. Types, modes, owners,',
     'times, symlinks, hard links, sparse files and xattrs are kept; whiteouts never appear.',
-    '--changes-only writes only new and changed files and directories (with their parent directories)',
+    '\n\n--changes-only writes only new and changed files and directories (with their parent directories)',
     'and lists the deleted paths ("D /path": on stdout with --to, on stderr with --tar; "deleted" in --json).',
-    'A mounted volume is refused unless --force. Exit codes: 0 done, 2 bad usage or target, 3 no such',
-    'volume, 4 target not empty, 5 volume in use.',
-  ].join('\n')
+    '\n\nA mounted volume is refused unless --force. Exit codes: 0 done, 2 bad usage or target, 3 no such',
+    'volume, 4 target not empty, 5 volume in use; after SIGINT/SIGTERM the view is still unmounted and',
+    '--tar exits 130/143 (--to exits 1).',
+  ].join(' ')
   static override examples = [
     '<%= config.bin %> recover data --to /backup/data',
     '<%= config.bin %> recover data --to /backup/data-changes --changes-only',
@@ -24,7 +25,7 @@ export default class Recover extends DotCommand<typeof Recover> {
   ]
   static override args = {name: Args.string({description: 'volume name', required: true})}
   static override flags = {
-    to: Flags.string({description: 'write into this new or empty directory', exactlyOne: ['to', 'tar']}),
+    to: Flags.string({description: 'write into this new or empty directory', helpValue: 'DIR', exactlyOne: ['to', 'tar']}),
     tar: Flags.boolean({description: 'write a tar archive (pax) to stdout', exactlyOne: ['to', 'tar']}),
     'changes-only': Flags.boolean({description: 'only what changed; list the deletions', default: false}),
     force: Flags.boolean({description: 'copy even while the volume is mounted (the copy may be inconsistent)', default: false}),
