@@ -21,7 +21,7 @@ export class ProgressBar {
     const now = Date.now()
     if (now - this.lastDraw < 100) return
     this.lastDraw = now
-    const width = Math.max(10, Math.min(40, (this.stream.columns ?? 80) - this.label.length - 30))
+    const width = Math.max(10, Math.min(40, (this.stream.columns || 80) - this.label.length - 30))
     const ratio = total > 0 ? Math.min(1, done / total) : 0
     const filled = Math.round(ratio * width)
     const bar = '#'.repeat(filled) + '-'.repeat(width - filled)
