@@ -133,7 +133,8 @@ async function reconcileVolume(store: VolumeStore, name: string, overlays: Map<s
   }
   const check = async () => {
     const ids = await listRecordIds(layout, name)
-    const mounted = (await store.overlayMounts()).has(layout.mountpoint(name))
+    const stacked = (await store.overlayMounts()).get(layout.mountpoint(name)) ?? 0
+    const mounted = stacked > 0
     if (ids.length > 0 && !mounted) {
       findings.push(await repair(dryRun, {volume: name, path: layout.activeMounts(name), problem: `${ids.length} mount record(s) (${ids.join(', ')}) but no overlay mounted`, action: 'records dropped'}, () =>
         fs.rm(layout.activeMounts(name), {recursive: true, force: true}).then(() => fs.mkdir(layout.activeMounts(name), {mode: 0o755})),
@@ -144,6 +145,11 @@ async function reconcileVolume(store: VolumeStore, name: string, overlays: Map<s
         store.teardown(name, {detachIfBusy: true}),
       ))
       return
+    }
+    if (stacked > 1) {
+      // Two overlays on one upper layer is undefined behaviour (overlayfs only warns, PROTOCOL.md §9.16),
+      // and containers may hold either one: only stopping them is safe, which is not gc's call.
+      findings.push({volume: name, path: layout.mountpoint(name), problem: `${stacked} overlays stacked on the mountpoint (a double mount)`, action: 'left alone (stop the containers using the volume, then run dot gc)', repaired: false, status: 'reported'})
     }
     if (mounted) return
     for (const dir of [layout.workdir(name), layout.mountpoint(name)]) {

@@ -94,4 +94,21 @@ describe('dot gc findings and exit codes', rootOnly(), () => {
     assert.equal((await dot('gc')).code, 0)
     assert.ok(!fs.existsSync(trash))
   })
+
+  test('two overlays stacked on one mountpoint are reported, not touched; the last unmount clears both', async () => {
+    const base = tmp.base('b3', {f: 'x'})
+    assert.equal((await dot('create', 's', '--base', base)).code, 0)
+    const mountpoint = (await dot('mount', 's')).stdout.trim()
+    // A second overlay on top (own upper and work dirs here, so the test itself stays defined behaviour).
+    for (const d of ['u2', 'w2']) fs.mkdirSync(path.join(tmp.dir, d))
+    await execa('mount', ['-t', 'overlay', 'dot-test-stacked', '-o', `lowerdir=${base},upperdir=${tmp.dir}/u2,workdir=${tmp.dir}/w2`, mountpoint])
+    const gc = await dot('gc', '--json')
+    assert.equal(gc.code, 0)
+    const {findings} = parseJson(gc) as {findings: Finding[]}
+    assert.deepEqual(findings.map((f) => [f.volume, f.problem, f.status]), [['s', '2 overlays stacked on the mountpoint (a double mount)', 'reported']])
+    assert.equal(tmp.mounts().filter((m) => m === mountpoint).length, 2, 'gc touched neither')
+    assert.equal((await dot('unmount', 's')).code, 0)
+    assert.deepEqual(tmp.mounts(), [])
+    assert.deepEqual((parseJson(await dot('gc', '--json')) as {findings: Finding[]}).findings, [])
+  })
 })
