@@ -1,3 +1,4 @@
+import {mkdirSync, rmdirSync, rmSync} from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
@@ -280,12 +281,11 @@ export class VolumeStore {
         })
         if (meta.volatile) await this.wipeChanges(name)
         this.crash('mount:after-wipe')
-        await Promise.all([
-          fs.mkdir(this.layout.upper(name), {recursive: true, mode: 0o755}),
-          fs.mkdir(this.layout.workdir(name), {recursive: true, mode: 0o700}),
-          fs.mkdir(mountpoint, {recursive: true, mode: 0o755}),
-          fs.mkdir(this.layout.activeMounts(name), {recursive: true, mode: 0o755}),
-        ])
+        // Synchronous: directories under the root, µs each, where four thread-pool round trips cost more.
+        mkdirSync(this.layout.upper(name), {recursive: true, mode: 0o755})
+        mkdirSync(this.layout.workdir(name), {recursive: true, mode: 0o700})
+        mkdirSync(mountpoint, {recursive: true, mode: 0o755})
+        mkdirSync(this.layout.activeMounts(name), {recursive: true, mode: 0o755})
         this.crash('mount:before-mount')
         const mounter = await this.mounter()
         const spec = overlayMount(name, {base: meta.base, upper: this.layout.upper(name), workdir: this.layout.workdir(name), mountpoint})
@@ -300,7 +300,7 @@ export class VolumeStore {
         this.logger.debug(`mount "${name}": reusing an overlay left mounted without records`)
       }
       try {
-        await fs.mkdir(this.layout.activeMounts(name), {recursive: true, mode: 0o755})
+        mkdirSync(this.layout.activeMounts(name), {recursive: true, mode: 0o755})
         await writeRecord(this.layout, name, id, 1)
       } catch (err) {
         // Without its record the overlay would be garbage; take it down now rather than leave it.
@@ -374,11 +374,14 @@ export class VolumeStore {
       }
     }
     // rmdir, never rm -r: if anything were still mounted there it fails instead of deleting through it.
-    await fs.rmdir(mountpoint).catch((err) => {
+    // Synchronous, like the mkdirs of a first mount: small local directories, µs per call.
+    try {
+      rmdirSync(mountpoint)
+    } catch (err) {
       if (errnoCode(err) !== 'ENOENT') this.logger.warn(`volume "${name}": leaving ${mountpoint}: ${(err as Error).message}`)
-    })
+    }
     // A detached overlay may still be alive in some namespace and use its workdir: keep it then.
-    if (!detached) await fs.rm(this.layout.workdir(name), {recursive: true, force: true})
+    if (!detached) rmSync(this.layout.workdir(name), {recursive: true, force: true})
   }
 
   /** The volatile wipe: the old upper layer goes to trash (renamed, so a crash keeps it sweepable). */
