@@ -6,6 +6,7 @@ import {renderTable, resultsJson} from './report.js'
 import {cliFloors} from './sections/cli.js'
 import {concurrency} from './sections/concurrency.js'
 import {core} from './sections/core.js'
+import {docker} from './sections/docker.js'
 import {memory} from './sections/memory.js'
 import {protocol} from './sections/protocol.js'
 import {scale} from './sections/scale.js'
@@ -29,6 +30,7 @@ const SECTIONS: Section[] = [
   {name: 'scale', rootOnly: true, run: scale},
   {name: 'concurrency', rootOnly: true, run: concurrency},
   {name: 'memory', rootOnly: true, run: memory},
+  {name: 'docker', rootOnly: true, run: docker},
   {name: 'cli', rootOnly: false, run: cliFloors},
 ]
 
