@@ -1,4 +1,5 @@
 import {createRequire} from 'node:module'
+import {performance} from 'node:perf_hooks'
 
 import type {OverlayMount} from '../overlay-options.js'
 import {MountSyscallError, type Mounter} from './mounter.js'
@@ -15,7 +16,10 @@ type AsyncFn = {async: (...args: unknown[]) => void} & ((...args: unknown[]) => 
  * Calls go through koffi's `.async` (a worker thread): a mount can wait (a hung NFS base, a busy
  * superblock) and must not stall the event loop that answers dockerd. koffi does not carry errno
  * back from its worker thread, so on failure the call is repeated synchronously once, only to learn
- * errno (a retry that now succeeds is a success).
+ * errno (a retry that now succeeds is a success). For mount(2) only when the first failure was quick:
+ * an overlay mount that took long to fail (lookups in a slow or hung base) would block the event loop
+ * as long again, and every Get and List with it. umount2(2) fails before doing any I/O (EBUSY, EINVAL),
+ * and its callers need the errno to choose between retrying, detaching and giving up.
  */
 export class SyscallMounter implements Mounter {
   readonly kind = 'syscall' as const
@@ -24,7 +28,11 @@ export class SyscallMounter implements Mounter {
   private readonly umount2Fn: AsyncFn
   private readonly errnoNames: Map<number, string>
 
-  constructor() {
+  /** A failed mount(2) slower than this is not repeated on the event loop to learn its errno. */
+  private readonly errnoProbeMaxMs: number
+
+  constructor(options: {errnoProbeMaxMs?: number} = {}) {
+    this.errnoProbeMaxMs = options.errnoProbeMaxMs ?? 50
     const require = createRequire(import.meta.url)
     this.koffi = require('koffi') as Koffi
     const libc = this.koffi.load('libc.so.6')
@@ -37,7 +45,12 @@ export class SyscallMounter implements Mounter {
 
   async mount(m: OverlayMount): Promise<void> {
     const args = [m.source, m.target, m.fstype, 0, m.data]
+    const started = performance.now()
     if ((await this.callAsync(this.mountFn, args)) === 0) return
+    const ms = performance.now() - started
+    if (ms > this.errnoProbeMaxMs) {
+      throw new MountSyscallError('mount', 'EUNKNOWN', m.target, `failed after ${Math.round(ms)} ms; the error number is lost in the worker thread`)
+    }
     if (this.mountFn(...args) === 0) return
     throw new MountSyscallError('mount', this.errnoName(), m.target)
   }

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import {after, before, describe, test} from 'node:test'
+
+import {overlayMount} from '../../src/core/overlay-options.js'
+import {overlayMountedOn} from '../../src/core/overlay-mounted.js'
+import {SyscallMounter} from '../../src/core/system/syscall-mounter.js'
+import {assertRoot, rootOnly} from '../helpers/requirements.js'
+import {TempRoot} from '../helpers/temp-root.js'
+
+/** The in-process mount(2)/umount2(2) path on real overlays: errno names reach the callers that branch on them. */
+describe('SyscallMounter', rootOnly(), () => {
+  const tmp = new TempRoot('dot-test-syscall-mounter-')
+  let paths: {base: string; upper: string; workdir: string; mountpoint: string}
+
+  before(() => {
+    assertRoot()
+    const dir = path.join(tmp.dir, 'vol')
+    paths = {base: tmp.base('b', {'f.txt': 'base\n'}), upper: `${dir}/upper`, workdir: `${dir}/work`, mountpoint: `${dir}/mountpoint`}
+    for (const d of [paths.upper, paths.workdir, paths.mountpoint]) fs.mkdirSync(d, {recursive: true})
+  })
+  after(() => tmp.cleanup())
+
+  test('mounts and unmounts an overlay', async () => {
+    const mounter = new SyscallMounter()
+    await mounter.mount(overlayMount('v', paths))
+    assert.equal(overlayMountedOn(paths.mountpoint), true)
+    assert.equal(fs.readFileSync(path.join(paths.mountpoint, 'f.txt'), 'utf8'), 'base\n')
+    await mounter.unmount(paths.mountpoint)
+    assert.equal(overlayMountedOn(paths.mountpoint), false)
+  })
+
+  test('failures carry the errno name: ENOENT for a missing target, EINVAL to unmount a plain directory, EBUSY while in use', async () => {
+    const mounter = new SyscallMounter()
+    await assert.rejects(mounter.mount(overlayMount('v', {...paths, mountpoint: path.join(tmp.dir, 'nowhere')})), {code: 'ENOENT', syscall: 'mount'})
+    await assert.rejects(mounter.unmount(paths.mountpoint), {code: 'EINVAL', syscall: 'umount2'})
+
+    await mounter.mount(overlayMount('v', paths))
+    const fd = fs.openSync(path.join(paths.mountpoint, 'f.txt'), 'r')
+    try {
+      await assert.rejects(mounter.unmount(paths.mountpoint), {code: 'EBUSY'})
+      assert.equal(overlayMountedOn(paths.mountpoint), true, 'a refused unmount leaves the overlay')
+      await mounter.unmount(paths.mountpoint, {detach: true})
+      assert.equal(overlayMountedOn(paths.mountpoint), false, 'a detached overlay leaves the tree at once')
+    } finally {
+      fs.closeSync(fd)
+    }
+  })
+
+  test('a mount that failed slowly is not repeated on the event loop to learn its errno', async () => {
+    // A threshold of 0 ms makes every failure "slow": the error says so instead of repeating the mount.
+    const mounter = new SyscallMounter({errnoProbeMaxMs: 0})
+    await assert.rejects(mounter.mount(overlayMount('v', {...paths, mountpoint: path.join(tmp.dir, 'nowhere')})), (err: Error & {code?: string}) => {
+      assert.equal(err.code, 'EUNKNOWN')
+      assert.match(err.message, /^mount .*nowhere: EUNKNOWN \(failed after \d+ ms; the error number is lost in the worker thread\)$/)
+      return true
+    })
+  })
+})
