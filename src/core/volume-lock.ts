@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import {createRequire} from 'node:module'
 
-import {busy, wrap} from './errors.js'
+import {busy, errnoCode, notFound, wrap} from './errors.js'
 import {KeyedQueue} from './keyed-queue.js'
 import type {Layout} from './layout.js'
 
@@ -45,7 +45,14 @@ export class VolumeLocks {
 
   private async acquire(name: string): Promise<() => Promise<void>> {
     if (!this.locksDirReady) {
-      fs.mkdirSync(this.layout.locks(), {recursive: true, mode: 0o700})
+      // Not recursive: a missing root holds no volume, and a mistyped --root must not be created by
+      // `dot mount`/`dot rm` of a name that is not there (create makes the root itself, first).
+      try {
+        fs.mkdirSync(this.layout.locks(), {mode: 0o700})
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') throw notFound(`no such volume: ${name} (there is no store at ${this.layout.root})`, {name})
+        if (errnoCode(err) !== 'EEXIST') throw wrap(`creating ${this.layout.locks()}`, err)
+      }
       this.locksDirReady = true
     }
     // Loaded on first use (CommonJS): reads never pay for it.

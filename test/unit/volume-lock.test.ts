@@ -5,6 +5,7 @@ import path from 'node:path'
 import {after, describe, test} from 'node:test'
 
 import {Layout} from '../../src/core/layout.js'
+import {VolumeStore} from '../../src/core/store.js'
 import {VolumeLocks} from '../../src/core/volume-lock.js'
 
 describe('volume lock (proper-lockfile on a lock file)', () => {
@@ -61,5 +62,14 @@ describe('volume lock (proper-lockfile on a lock file)', () => {
     )
     assert.deepEqual(order, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c'])
     assert.deepEqual(warnings, [])
+  })
+
+  test('with no root directory: not found, and nothing is created (a mistyped --root stays absent)', async () => {
+    const missing = path.join(dir, 'no-such-root')
+    const store = new VolumeStore({root: missing})
+    await assert.rejects(store.mount('v', 'manual'), {code: 'not-found', message: `no such volume: v (there is no store at ${missing})`})
+    await assert.rejects(store.remove('v'), {code: 'not-found'})
+    await assert.rejects(store.unmount('v', 'manual'), {code: 'not-found'})
+    assert.equal(fs.existsSync(missing), false)
   })
 })
