@@ -46,9 +46,14 @@ export abstract class DotCommand<T extends typeof Command> extends Command {
     this.positionals = argv as string[]
   }
 
-  /** The store on `--root`, opened once; `finally` waits for its background cleanups before exiting. */
+  /**
+   * The store on `--root`, opened once; `finally` waits for its background cleanups before exiting.
+   * The core's warnings (a volume skipped for unreadable metadata, stale records dropped, an overlay
+   * detached because it was busy) reach the admin as lines on stderr; its info and debug do not.
+   */
   protected async openStore(): Promise<VolumeStore> {
-    this.store ??= await VolumeStore.open({root: this.flags.root})
+    const warn = (message: string) => this.warnLine(`warning: ${message}`)
+    this.store ??= await VolumeStore.open({root: this.flags.root, logger: {debug() {}, info() {}, warn, error: warn}})
     return this.store
   }
 
