@@ -12,10 +12,17 @@ export interface DotResult {
   stderr: string
 }
 
-/** Runs the real `dot` CLI as a child process, the way an admin or a script would. */
-export function runDot(args: string[], options: {env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number} = {}): Promise<DotResult> {
+/**
+ * Runs the real `dot` CLI as a child process, the way an admin or a script would. `prefix` is a command
+ * the CLI is started under (e.g. setpriv to drop capabilities).
+ */
+export function runDot(
+  args: string[],
+  options: {env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; prefix?: string[]} = {},
+): Promise<DotResult> {
+  const [command, ...commandArgs] = [...(options.prefix ?? []), process.execPath, DOT_BIN, ...args]
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DOT_BIN, ...args], {
+    const child = spawn(command, commandArgs, {
       env: {...process.env, NO_COLOR: '1', ...options.env},
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 60_000,

@@ -1,6 +1,4 @@
-import {spawn} from 'node:child_process'
-
-import {DOT_BIN, type DotResult, runDot} from '../helpers/run-dot.js'
+import {type DotResult, runDot} from '../helpers/run-dot.js'
 
 /** Shared by the cli-*.test.ts suites: the real `dot` CLI, run against one store root. */
 
@@ -19,20 +17,7 @@ export const WITHOUT_DAC = ['setpriv', '--bounding-set', '-dac_override,-dac_rea
 
 /** Like runDot, with the CLI started under `prefix` (e.g. WITHOUT_DAC). */
 export function runDotUnder(prefix: string[], args: string[]): Promise<DotResult> {
-  if (prefix.length === 0) return runDot(args)
-  return new Promise((resolve, reject) => {
-    const child = spawn(prefix[0], [...prefix.slice(1), process.execPath, DOT_BIN, ...args], {
-      env: {...process.env, NO_COLOR: '1'},
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code, signal) => resolve({code: code ?? (signal ? 128 : 1), stdout, stderr}))
-  })
+  return runDot(args, {prefix})
 }
 
 /** Exactly one line, newline-terminated: what a human gets on stderr for an error. */

@@ -7,23 +7,12 @@ import {after, before, describe, test} from 'node:test'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {DOT_BIN, parseJson, runDot} from '../helpers/run-dot.js'
 import {TempRoot} from '../helpers/temp-root.js'
+import type {VolumeReport as Report} from '../../src/cli/volume-report.js'
 import {dotArgs} from './cli-fixtures.js'
 import {fingerprint, overlayCount, recordFiles} from './store-fixtures.js'
 
 const REPORT_KEYS = ['name', 'base', 'volatile', 'createdAt', 'state', 'mounts', 'upper', 'changesBytes']
 const ESC = '\u001B['
-
-interface Report {
-  name: string
-  base: string
-  volatile: boolean
-  createdAt: string
-  state: 'mounted' | 'idle'
-  mountpoint?: string
-  mounts: Record<string, number>
-  upper: string
-  changesBytes: number
-}
 
 /** An admin's session through the real CLI, as root with real overlays; the tests run in order. */
 describe('CLI: create, ls, inspect, mount, unmount, rm', rootOnly(), () => {
