@@ -51,7 +51,3 @@ export function targetNames(positionals: string[]): string[] {
 export function worstError(errors: TargetError[]): TargetError | undefined {
   return errors.reduce<TargetError | undefined>((worst, e) => (worst === undefined || e.exitCode > worst.exitCode ? e : worst), undefined)
 }
-
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`
-}

@@ -26,7 +26,7 @@ export async function writeFileAtomic(file: string, data: string, options: {mode
   const handle = await fs.open(temp, 'w', options.mode ?? 0o644)
   try {
     await handle.writeFile(data)
-    if (options.durable) await handle.sync()
+    await handle.sync()
   } finally {
     await handle.close()
   }
@@ -36,7 +36,7 @@ export async function writeFileAtomic(file: string, data: string, options: {mode
     await fs.rm(temp, {force: true})
     throw err
   }
-  if (options.durable) await syncDir(dir)
+  await syncDir(dir)
 }
 
 export async function syncDir(dir: string): Promise<void> {
