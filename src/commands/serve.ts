@@ -18,9 +18,15 @@ Logs go to stderr (journald under systemd); stdout gets one line once the socket
     '<%= config.bin %> serve --name dot-test --socket /tmp/dot-test.sock --root /tmp/dot-root --log-level debug',
   ]
   static override flags = {
-    name: Flags.string({description: 'volume driver name, as in `docker volume create --driver NAME`', default: 'docker-on-top'}),
-    socket: Flags.string({description: 'unix socket to listen on [default: /run/docker/plugins/<name>.sock]', env: 'DOT_SOCKET'}),
-    'log-level': Flags.option({options: LEVELS, default: 'info' as const, env: 'DOT_LOG_LEVEL', description: 'least severe messages logged to stderr'})(),
+    name: Flags.string({description: 'volume driver name, as in `docker volume create --driver NAME`', default: 'docker-on-top', helpValue: 'NAME'}),
+    socket: Flags.string({description: 'unix socket to listen on [default: /run/docker/plugins/<NAME>.sock]', env: 'DOT_SOCKET', helpValue: 'PATH'}),
+    'log-level': Flags.option({
+      options: LEVELS,
+      default: 'info' as const,
+      env: 'DOT_LOG_LEVEL',
+      helpValue: 'LEVEL',
+      description: 'least severe messages logged to stderr: debug (one line per request), info, warn or error',
+    })(),
   }
 
   async run(): Promise<void> {

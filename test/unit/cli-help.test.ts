@@ -33,6 +33,18 @@ describe('CLI help', () => {
     const result = await runDot(['create', '--help'])
     assert.match(result.stdout, /-o, --opt=key=value\.\.\./)
   })
+
+  test('every command names its flag values (no bare <value>), and serve documents its flags', async () => {
+    for (const command of ['create', 'rm', 'ls', 'inspect', 'mount', 'unmount', 'serve']) {
+      const result = await runDot([command, '--help'])
+      assert.equal(result.code, 0, result.stderr)
+      assert.doesNotMatch(result.stdout, /<value>|<option>/, `dot ${command} --help`)
+    }
+    const serve = (await runDot(['serve', '--help'])).stdout
+    for (const text of ['--name=NAME', '--socket=PATH', 'DOT_SOCKET', '--log-level=LEVEL', 'debug (one line per request), info, warn', 'DOT_LOG_LEVEL']) {
+      assert.ok(serve.includes(text), `${text} in dot serve --help`)
+    }
+  })
 })
 
 /** Shell completion through @oclif/plugin-autocomplete, exercised in a real bash. */
