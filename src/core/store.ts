@@ -320,7 +320,7 @@ export class VolumeStore {
     validateName(name)
     validateMountId(id)
     await this.locks.withLock(name, async () => {
-      await readMetadata(this.layout.metadata(name), name)
+      const meta = await readMetadata(this.layout.metadata(name), name)
       const count = await readRecord(this.layout, name, id)
       if (count === 0) {
         this.logger.debug(`unmount "${name}" id ${id}: not mounted under this ID; nothing to do`)
@@ -331,7 +331,17 @@ export class VolumeStore {
       })
       this.crash('unmount:after-record')
       if (count > 1 || (await listRecordIds(this.layout, name)).length > 0) return
-      await this.teardown(name, {detachIfBusy: true})
+      // Busy (a shell or a stray process still inside): a volatile volume's overlay is detached, as its
+      // next first mount starts on a fresh upper anyway. A normal volume's stays mounted without records:
+      // detached, it would stay alive on the same upper and workdir as the next mount's overlay
+      // (PROTOCOL.md §9.16). Left mounted, the next mount reuses it and `dot gc` unmounts it once free.
+      // Either way the unmount succeeds (§9.20): nobody uses the volume any more.
+      try {
+        await this.teardown(name, {detachIfBusy: meta.volatile})
+      } catch (err) {
+        if (meta.volatile || !(err instanceof DotError && err.code === 'busy')) throw err
+        this.logger.warn(`${err.message}; left mounted with no users (the next mount reuses it, dot gc unmounts it once free)`)
+      }
       this.crash('unmount:after-unmount')
     })
   }
