@@ -55,9 +55,11 @@ rm -rf "$PREFIX.old"
 
 # A wrapper rather than a symlink: `#!/usr/bin/env node` would depend on PATH, which differs under
 # systemd and sudo (nvm, /usr/local).
+# Single-quoted in the wrapper, so a prefix with spaces works; a quote itself would break out of it.
+case "$NODE$PREFIX" in *"'"*) die "paths with a single quote are not supported: $NODE, $PREFIX" ;; esac
 mkdir -p "$(dirname "$BIN")"
 tmp_bin=$(mktemp "$BIN.XXXXXX")
-printf '#!/bin/sh\n# docker-on-top CLI, installed by scripts/install.sh\nexec %s %s "$@"\n' "$NODE" "$PREFIX/bin/run.js" >"$tmp_bin"
+printf '#!/bin/sh\n# docker-on-top CLI, installed by scripts/install.sh\nexec '"'%s' '%s'"' "$@"\n' "$NODE" "$PREFIX/bin/run.js" >"$tmp_bin"
 chmod 0755 "$tmp_bin"
 mv -f "$tmp_bin" "$BIN"
 say "$BIN -> $PREFIX ($("$BIN" --version | head -n1))"
