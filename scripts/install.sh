@@ -31,6 +31,8 @@ NODE=$(command -v node)
 NODE=$(readlink -f "$NODE")
 major=$("$NODE" -p 'process.versions.node.split(".")[0]')
 [ "$major" -ge 20 ] || die "Node.js $("$NODE" --version) is too old; docker-on-top needs 20 or newer"
+# Both go single-quoted into the dot wrapper (spaces are fine there); a quote would break out of it.
+case "$NODE$PREFIX" in *"'"*) die "paths with a single quote are not supported: $NODE, $PREFIX" ;; esac
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [ -f "$SRC/package.json" ] && [ -f "$SRC/$UNIT" ] || die "$SRC does not look like a docker-on-top checkout"
@@ -55,8 +57,6 @@ rm -rf "$PREFIX.old"
 
 # A wrapper rather than a symlink: `#!/usr/bin/env node` would depend on PATH, which differs under
 # systemd and sudo (nvm, /usr/local).
-# Single-quoted in the wrapper, so a prefix with spaces works; a quote itself would break out of it.
-case "$NODE$PREFIX" in *"'"*) die "paths with a single quote are not supported: $NODE, $PREFIX" ;; esac
 mkdir -p "$(dirname "$BIN")"
 tmp_bin=$(mktemp "$BIN.XXXXXX")
 printf '#!/bin/sh\n# docker-on-top CLI, installed by scripts/install.sh\nexec '"'%s' '%s'"' "$@"\n' "$NODE" "$PREFIX/bin/run.js" >"$tmp_bin"
