@@ -33,7 +33,11 @@ describe('SyscallMounter', rootOnly(), () => {
 
   test('failures carry the errno name: ENOENT for a missing target, EINVAL to unmount a plain directory, EBUSY while in use', async () => {
     const mounter = new SyscallMounter()
-    await assert.rejects(mounter.mount(overlayMount('v', {...paths, mountpoint: path.join(tmp.dir, 'nowhere')})), {code: 'ENOENT', syscall: 'mount'})
+    await assert.rejects(mounter.mount(overlayMount('v', {...paths, mountpoint: path.join(tmp.dir, 'nowhere')})), {
+      code: 'ENOENT',
+      syscall: 'mount',
+      message: `mount ${path.join(tmp.dir, 'nowhere')}: ENOENT (see dmesg for the kernel's reason)`,
+    })
     await assert.rejects(mounter.unmount(paths.mountpoint), {code: 'EINVAL', syscall: 'umount2'})
 
     await mounter.mount(overlayMount('v', paths))

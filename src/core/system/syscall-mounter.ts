@@ -52,7 +52,8 @@ export class SyscallMounter implements Mounter {
       throw new MountSyscallError('mount', 'EUNKNOWN', m.target, `failed after ${Math.round(ms)} ms; the error number is lost in the worker thread`)
     }
     if (this.mountFn(...args) === 0) return
-    throw new MountSyscallError('mount', this.errnoName(), m.target)
+    // overlayfs says what it disliked (a layer it cannot use, an option) only in the kernel log.
+    throw new MountSyscallError('mount', this.errnoName(), m.target, "see dmesg for the kernel's reason")
   }
 
   async unmount(target: string, options: {detach?: boolean} = {}): Promise<void> {
