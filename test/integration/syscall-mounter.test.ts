@@ -5,6 +5,7 @@ import {after, before, describe, test} from 'node:test'
 
 import {overlayMount} from '../../src/core/overlay-options.js'
 import {overlayMountedOn} from '../../src/core/overlay-mounted.js'
+import {ExecMounter} from '../../src/core/system/exec-mounter.js'
 import {SyscallMounter} from '../../src/core/system/syscall-mounter.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
@@ -60,5 +61,20 @@ describe('SyscallMounter', rootOnly(), () => {
       assert.match(err.message, /^mount .*nowhere: EUNKNOWN \(failed after \d+ ms; the error number is lost in the worker thread\)$/)
       return true
     })
+  })
+
+  test('the mount(8) fallback: errno names mapped from its messages, each failure one line', async () => {
+    const mounter = new ExecMounter()
+    const oneLine = (code: string) => (err: Error & {code?: string}) => {
+      assert.equal(err.code, code)
+      assert.doesNotMatch(err.message, /\n/)
+      return true
+    }
+    await assert.rejects(mounter.mount(overlayMount('v', {...paths, base: path.join(tmp.dir, 'no-base')})), oneLine('ENOENT'))
+    await assert.rejects(mounter.unmount(paths.mountpoint), oneLine('EINVAL'))
+    await mounter.mount(overlayMount('v', paths))
+    assert.equal(overlayMountedOn(paths.mountpoint), true)
+    await mounter.unmount(paths.mountpoint)
+    assert.equal(overlayMountedOn(paths.mountpoint), false)
   })
 })

@@ -17,7 +17,12 @@ export class ExecMounter implements Mounter {
     const {execa} = await import('execa')
     const result = await execa(command, args, {reject: false, stdin: 'ignore'})
     if (result.exitCode === 0) return
-    const stderr = String(result.stderr ?? '').trim()
+    // util-linux writes several lines (the error, then a dmesg hint); an error message is one line.
+    const stderr = String(result.stderr ?? '')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .join(' ')
     throw new MountSyscallError(command, codeFromMessage(stderr), target, stderr || result.shortMessage)
   }
 }
