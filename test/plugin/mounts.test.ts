@@ -134,6 +134,32 @@ describe('dot serve: volumes through the plugin', rootOnly(), () => {
     assert.equal(fs.existsSync(path.join(tmp.root, 'busy')), false)
   })
 
+  test('an Unmount while the view is busy answers success (§9.20); the overlay stays for the next Mount, never doubled', async () => {
+    const first = mountId()
+    await ok('/VolumeDriver.Create', {Name: 'held', Opts: {base}})
+    const {Mountpoint: mountpoint} = await ok('/VolumeDriver.Mount', {Name: 'held', ID: first})
+    const fd = fs.openSync(path.join(mountpoint as string, 'hello.txt'), 'r') // a process that outlived its container
+    try {
+      assert.deepEqual(await ok('/VolumeDriver.Unmount', {Name: 'held', ID: first}), {})
+      const status = ((await ok('/VolumeDriver.Get', {Name: 'held'})).Volume as {Status: {mounted: boolean; activeMounts: object}}).Status
+      assert.deepEqual([status.mounted, status.activeMounts], [true, {}])
+      assert.match(serve.stderr, /volume "held" is busy.*left mounted with no users/)
+      const second = mountId()
+      assert.equal((await ok('/VolumeDriver.Mount', {Name: 'held', ID: second})).Mountpoint, mountpoint)
+      assert.equal(overlaysOn(mountpoint as string), 1)
+      fs.closeSync(fd)
+      await ok('/VolumeDriver.Unmount', {Name: 'held', ID: second})
+      assert.equal(overlaysOn(mountpoint as string), 0)
+    } finally {
+      try {
+        fs.closeSync(fd)
+      } catch {
+        // closed above
+      }
+    }
+    await ok('/VolumeDriver.Remove', {Name: 'held'})
+  })
+
   test('Mount after the base was deleted: a clear Err and nothing mounted', async () => {
     const doomed = tmp.base('doomed', {'x.txt': 'x'})
     await ok('/VolumeDriver.Create', {Name: 'orphan', Opts: {base: doomed}})
