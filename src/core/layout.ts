@@ -12,7 +12,7 @@ import path from 'node:path'
  * Scratch entries start with "." so that no volume name can collide with them:
  *   <root>/.tmp-<name>-<rand>/          a create in flight (renamed to <root>/<name> when complete)
  *   <root>/.trash-<name>-<rand>/        a committed remove or a volatile wipe, being deleted
- *   <root>/.locks/<name>.lock/          proper-lockfile's lock directory for one volume
+ *   <root>/.locks/<name>.lock           one volume's lock file (proper-lockfile, given a file for its directory)
  */
 export class Layout {
   constructor(readonly root: string) {}
