@@ -240,7 +240,9 @@ export class VolumeStore {
       const trash = this.layout.scratch('trash', name)
       await fs.rename(volumeDir, trash)
       this.crash('remove:after-rename')
-      await this.deleteTrash(trash)
+      // The rename committed the removal. Deleting a large upper can outlast dockerd's 1-minute Remove
+      // timeout (PROTOCOL.md §9.8): it runs after the answer; `close` (and gc, after a crash) finishes it.
+      this.deleteInBackground(trash)
       this.logger.info(`removed volume "${name}"`)
     })
   }
@@ -412,6 +414,10 @@ export class VolumeStore {
     await fs.rm(this.layout.workdir(name), {recursive: true, force: true})
     if (entries.length > 0) this.logger.info(`volume "${name}" is volatile: discarded the changes of its previous use`)
     // Deleting a large upper must not hold up the mount; `close` (and gc, after a crash) finishes it.
+    this.deleteInBackground(trash)
+  }
+
+  private deleteInBackground(trash: string): void {
     const cleanup = this.deleteTrash(trash).finally(() => this.cleanups.delete(cleanup))
     this.cleanups.add(cleanup)
   }

@@ -48,6 +48,7 @@ describe('store: remove', rootOnly(), () => {
     await store.remove('busy')
     assert.equal(fs.existsSync(store.layout.volume('busy')), false)
     await assert.rejects(store.get('busy'), {code: 'not-found'})
+    await store.close() // the changes are deleted after remove answers; close waits for that
     assert.deepEqual(leftovers(), [])
     assert.deepEqual(fingerprint(base), baseBefore)
   })
@@ -62,6 +63,7 @@ describe('store: remove', rootOnly(), () => {
     await store.remove('forced', {force: true})
     assert.equal(overlayCount(mp), 0)
     assert.equal(fs.existsSync(store.layout.volume('forced')), false)
+    await store.close() // the changes are deleted after remove answers; close waits for that
     assert.deepEqual(leftovers(), [])
     assert.deepEqual(fingerprint(base), baseBefore)
   })
