@@ -1,4 +1,4 @@
-import {lstatSync, mkdirSync, renameSync, rmdirSync, rmSync} from 'node:fs'
+import {lstatSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync} from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
@@ -49,7 +49,8 @@ export const DEFAULT_ROOT = '/var/lib/docker-on-top'
 const UNMOUNT_BUSY_RETRIES = 3
 
 /**
- * The volume store on one root directory. Stateless apart from locks: every answer is read from disk
+ * The volume store on one root directory. Stateless apart from locks (and a listing of the root that
+ * its mtime validates, see `names`): every answer is read from disk
  * and /proc/self/mountinfo, so `dot serve` and `dot` commands run by hand share it safely.
  *
  * The rules (DESIGN.md §4): records mean use (mount, then record; unrecord, then unmount); the base is
@@ -64,6 +65,8 @@ export class VolumeStore {
   private mounterPromise: Promise<Mounter> | undefined
   /** Deletions of trash that run after the operation that made it answered; `close` awaits them. */
   private readonly cleanups = new Set<Promise<void>>()
+  /** The last listing of the root and the root's mtime then (see `names`). */
+  private namesCache: {mtimeNs: bigint; names: string[]} | undefined
 
   constructor(options: StoreOptions) {
     this.layout = new Layout(path.resolve(options.root))
@@ -101,8 +104,23 @@ export class VolumeStore {
     return this.toVolume(name, meta, records, overlayMountedOn(this.layout.mountpoint(name)))
   }
 
-  /** The names of all volumes: directories of the root with a valid name. No per-volume reads. */
+  /**
+   * The names of all volumes: directories of the root with a valid name. No per-volume reads.
+   * The listing is reused while the root's mtime is unchanged (creating, removing or renaming an entry
+   * changes it): one stat instead of a readdir, ~7 ms with 10,000 volumes, on every `docker volume ls`.
+   * The kernel stamps mtimes from a coarse clock (one tick, a few ms), so a listing is kept only when
+   * the root had not changed for a second before it was read: any later change gets a newer stamp.
+   */
   async names(): Promise<string[]> {
+    let stat
+    try {
+      stat = statSync(this.root, {bigint: true})
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return []
+      throw wrap(`listing ${this.root}`, err)
+    }
+    if (this.namesCache?.mtimeNs === stat.mtimeNs) return [...this.namesCache.names]
+    this.namesCache = undefined
     let entries
     try {
       entries = await fs.readdir(this.root, {withFileTypes: true})
@@ -119,7 +137,9 @@ export class VolumeStore {
         // Not ours (a name we never create); `dot gc` reports it.
       }
     }
-    return names.sort()
+    names.sort()
+    if (BigInt(Date.now()) * 1_000_000n - stat.mtimeNs > 1_000_000_000n) this.namesCache = {mtimeNs: stat.mtimeNs, names: [...names]}
+    return names
   }
 
   /** Names with their mountpoint when mounted: what the plugin's List needs, without reading each volume. */
