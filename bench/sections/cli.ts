@@ -29,7 +29,7 @@ export async function cliFloors(bench: Bench): Promise<void> {
     {key: 'cli.minimal-oclif', label: 'minimal oclif command (no plugins)', args: [minimal, 'hello'], expect: (out) => out.trim() === 'hello'},
     {key: 'cli.version', label: 'dot --version', args: [DOT_BIN, '--version'], expect: (out) => out.includes('docker-on-top')},
   ]
-  timeLaunches(bench, launches, bench.n(30, 8))
+  timeLaunches(bench, launches, bench.n(30, 6))
 }
 
 export function timeLaunches(bench: Bench, launches: Launch[], rounds: number): void {

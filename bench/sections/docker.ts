@@ -49,7 +49,7 @@ export async function docker(bench: Bench): Promise<void> {
     ]
     for (const v of variants) must(['run', '--rm', '--network', 'none', ...v.args, IMAGE, 'true']) // warm-up
     const samples = new Map(variants.map((v) => [v.key, [] as number[]]))
-    const rounds = bench.n(20, 3)
+    const rounds = bench.n(20, 2)
     for (let round = 0; round < rounds; round++) {
       // Rotate the order each round so no variant always runs right after another.
       for (let k = 0; k < variants.length; k++) {

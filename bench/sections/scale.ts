@@ -59,5 +59,5 @@ async function listAndGet(bench: Bench, scratch: Scratch, names: string[]): Prom
     {key: `scale.ls-q-${count}`, label: `dot ls -q, ${count.toLocaleString('en')} volumes`, args: [DOT_BIN, 'ls', '-q'], env, expect: (out) => out.split('\n').filter(Boolean).length === count},
     {key: `scale.ls-json-${count}`, label: `dot ls --json, ${count.toLocaleString('en')} volumes`, args: [DOT_BIN, 'ls', '--json'], env, expect: (out) => (JSON.parse(out) as unknown[]).length === count},
   ]
-  timeLaunches(bench, launches, bench.n(count > 1000 ? 10 : 20, 3))
+  timeLaunches(bench, launches, bench.n(count > 1000 ? 10 : 20, count > 1000 ? 2 : 3))
 }
