@@ -142,7 +142,9 @@ async function reconcileVolume(store: VolumeStore, name: string, overlays: Map<s
     }
     if (ids.length === 0 && mounted) {
       findings.push(await repair(dryRun, {volume: name, path: layout.mountpoint(name), problem: 'overlay mounted with no mount records', action: 'unmounted'}, () =>
-        store.teardown(name, {detachIfBusy: true}),
+        // Never detach: a busy overlay detached here would live on beside the next mount's overlay on
+        // the same upper (PROTOCOL.md §9.16). Left mounted it is harmless, reused or unmounted later.
+        store.teardown(name, {detachIfBusy: false}),
       ))
       return
     }
