@@ -163,7 +163,10 @@ describe('dot serve: process lifecycle', rootOnly(), () => {
     // As after a reboot: the overlay is gone but its record is not.
     execFileSync('umount', [mountpoint as string])
     const next = await start()
-    assert.match(next.stderr, new RegExp(`info  reconcile: volume "lost": 1 mount record\\(s\\) \\(${id}\\) but no overlay mounted .*: records dropped`))
+    // The socket answers first and the repairs follow (dot serve reconciles in the background).
+    const repaired = new RegExp(`info  reconcile: volume "lost": 1 mount record\\(s\\) \\(${id}\\) but no overlay mounted .*: records dropped`)
+    for (let waited = 0; !repaired.test(next.stderr) && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.match(next.stderr, repaired)
     const volume = (await ok(next, '/VolumeDriver.Get', {Name: 'lost'})).Volume as Record<string, unknown>
     assert.equal(volume.Mountpoint, undefined)
     assert.deepEqual((volume.Status as {activeMounts: object}).activeMounts, {})
