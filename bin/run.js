@@ -1,12 +1,27 @@
 #!/usr/bin/env node
-// `dot --version` is answered before oclif loads: it needs only package.json, and loading @oclif/core
-// costs ~90 ms (its CJS module graph). The line is exactly oclif's (config.userAgent); any other
-// argument, `--version` among others included, goes through oclif as usual.
-if (process.argv.length === 3 && process.argv[2] === '--version') {
-  const {readFileSync} = await import('node:fs')
-  const {name, version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
-  process.stdout.write(`${name}/${version} ${process.platform}-${process.arch === 'ia32' ? 'x86' : process.arch} node-${process.version}\n`)
-} else {
+// Two command lines are answered before oclif loads, since loading @oclif/core costs ~90-150 ms (its
+// CJS module graph) and they need none of it:
+// - `dot --version`: only package.json; the line is exactly oclif's (config.userAgent);
+// - `dot serve` as a service runs it (dist/src/cli/serve-without-oclif.js): dockerd waits for it.
+// Everything else, including a serve command line the fast path does not fully understand, goes
+// through oclif as usual.
+const args = process.argv.slice(2)
+
+async function withoutOclif() {
+  if (args.length === 1 && args[0] === '--version') {
+    const {readFileSync} = await import('node:fs')
+    const {name, version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+    process.stdout.write(`${name}/${version} ${process.platform}-${process.arch === 'ia32' ? 'x86' : process.arch} node-${process.version}\n`)
+    return true
+  }
+  if (args[0] === 'serve') {
+    const {serveWithoutOclif} = await import('../dist/src/cli/serve-without-oclif.js')
+    return serveWithoutOclif(args.slice(1))
+  }
+  return false
+}
+
+if (!(await withoutOclif())) {
   const {execute} = await import('@oclif/core')
   await execute({dir: import.meta.url})
 }

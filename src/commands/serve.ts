@@ -1,11 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {DotCommand} from '../cli/base-command.js'
-import {invalid} from '../core/errors.js'
-
-const LEVELS = ['debug', 'info', 'warn', 'error'] as const
-/** A driver name becomes a file name under /run/docker/plugins: the volume-name rules keep it one. */
-const DRIVER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
+import {runServe, SERVE_LOG_LEVELS as LEVELS} from '../cli/run-serve.js'
 
 export default class Serve extends DotCommand<typeof Serve> {
   static override summary = 'Run the Docker volume plugin on a unix socket (what the docker-on-top service runs)'
@@ -29,16 +25,10 @@ Logs go to stderr (journald under systemd); stdout gets one line once the socket
     })(),
   }
 
+  // The service's usual command lines skip oclif altogether (bin/run.js, cli/serve-without-oclif.ts);
+  // both ways end in runServe.
   async run(): Promise<void> {
-    const {name, root} = this.flags
-    if (!DRIVER_NAME.test(name) || name.length > 200) {
-      throw invalid(`invalid driver name ${JSON.stringify(name)}: a name starts with a letter or digit and contains only letters, digits, "_", "." and "-"`)
-    }
-    // The HTTP server and the FFI load only here, so other commands start fast.
-    const {serve, defaultSocketPath, stderrLogger} = await import('../plugin/index.js')
-    const logger = stderrLogger(this.flags['log-level'])
-    process.on('unhandledRejection', (reason) => logger.error(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`))
-    const socket = this.flags.socket ?? defaultSocketPath(name)
-    await serve({name, socket, root, logger, onReady: () => process.stdout.write(`listening on ${socket}\n`)})
+    const {name, root, socket} = this.flags
+    await runServe({name, root, logLevel: this.flags['log-level'], ...(socket ? {socket} : {})})
   }
 }
