@@ -2,7 +2,7 @@ import {randomBytes} from 'node:crypto'
 
 import type {Bench} from '../context.js'
 import {Scratch} from '../fixtures.js'
-import {PluginClient} from '../plugin-client.js'
+import {RawPluginConnection} from '../plugin-client.js'
 import {startServe} from '../serve-process.js'
 
 /** A mount ID as dockerd makes them: 64 hex characters (PROTOCOL.md §3.3). */
@@ -20,7 +20,7 @@ export async function protocol(bench: Bench): Promise<void> {
   const n = bench.n(200, 50)
   const scratch = new Scratch('protocol')
   const serve = await startServe(scratch.root, scratch.path('plugin.sock'))
-  const client = new PluginClient(serve.socket)
+  const client = new RawPluginConnection(serve.socket)
   try {
     const names = Array.from({length: n}, (_, i) => `bench-${i}`)
     const first = names.map(() => mountId())

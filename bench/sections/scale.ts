@@ -1,7 +1,7 @@
 import type {Bench} from '../context.js'
 import {DOT_BIN} from '../context.js'
 import {Scratch, writeVolumes} from '../fixtures.js'
-import {PluginClient} from '../plugin-client.js'
+import {RawPluginConnection} from '../plugin-client.js'
 import {startServe} from '../serve-process.js'
 import {type Launch, timeLaunches} from './cli.js'
 
@@ -32,7 +32,7 @@ export async function scale(bench: Bench): Promise<void> {
 async function listAndGet(bench: Bench, scratch: Scratch, names: string[]): Promise<void> {
   const count = names.length
   const serve = await startServe(scratch.root, scratch.path('plugin.sock'))
-  const client = new PluginClient(serve.socket)
+  const client = new RawPluginConnection(serve.socket)
   try {
     const n = bench.n(count > 1000 ? 50 : 200, 10)
     for (let i = 0; i < 5; i++) await client.ok('VolumeDriver.List', {})
