@@ -12,6 +12,11 @@ const IMAGE = process.env.DOT_TEST_IMAGE ?? 'dot-test-busybox:latest'
  * Through a real dockerd (DOT_TEST_DOCKER_HOST, else DOCKER_HOST; see test/e2e/dockerd.sh for a
  * hermetic one): `docker run --rm --network none` of the local busybox image with a docker-on-top
  * volume, with a `local` volume and with no volume, interleaved round by round.
+ *
+ * Use a throw-away daemon: dockerd keeps every legacy plugin it activated for its lifetime
+ * (PROTOCOL.md §1.3), so after the bench stops its `dot serve` each later lookup of an unknown volume
+ * name on that daemon probes the dead socket for ~15 s (seen: e2e tests timing out on a daemon that had
+ * served four bench runs).
  */
 export async function docker(bench: Bench): Promise<void> {
   const host = process.env.DOT_TEST_DOCKER_HOST || process.env.DOCKER_HOST
@@ -60,7 +65,7 @@ export async function docker(bench: Bench): Promise<void> {
       }
     }
     for (const v of variants) bench.add(v.key, v.label, samples.get(v.key)!)
-    bench.note(`docker: daemon ${version.stdout.trim()} at ${host}, image ${IMAGE}, ${rounds} interleaved rounds`)
+    bench.note(`docker: daemon ${version.stdout.trim()} at ${host}, image ${IMAGE}, ${rounds} interleaved rounds; the daemon now remembers plugin ${driver} (restart it before other tests)`)
   } finally {
     run(['volume', 'rm', '-f', dotVolume])
     run(['volume', 'rm', '-f', localVolume])
