@@ -3,12 +3,12 @@ import {spawn} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {after, before, describe, test} from 'node:test'
+import {describe, test} from 'node:test'
 
 import {VolumeStore} from '../../src/core/store.js'
-import {assertRoot, rootOnly} from '../helpers/requirements.js'
+import {rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
-import {overlayCount, recordFiles} from './store-fixtures.js'
+import {overlayCount, recordFiles, useStore} from './store-fixtures.js'
 
 const ids = (prefix: string, n: number) => Array.from({length: n}, (_, i) => `${prefix}${i}`)
 
@@ -34,14 +34,9 @@ function inChildProcess(root: string, op: 'mount' | 'unmount', name: string, mou
 describe('store: concurrency', rootOnly(), () => {
   let tmp: TempRoot
   let store: VolumeStore
-  before(async () => {
-    assertRoot()
-    tmp = new TempRoot('dot-test-concurrency-')
-    store = await VolumeStore.open({root: tmp.root})
-  })
-  after(async () => {
-    await store?.close()
-    tmp?.cleanup()
+  useStore('dot-test-concurrency-', (t, s) => {
+    tmp = t
+    store = s
   })
 
   test('20 concurrent mounts with distinct IDs: one overlay, 20 records; 20 concurrent unmounts: none', async () => {

@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import {after, before, describe, test} from 'node:test'
+import {describe, test} from 'node:test'
 
 import {VolumeStore} from '../../src/core/store.js'
-import {rootOnly, assertRoot} from '../helpers/requirements.js'
+import {rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
-import {fingerprint, isWhiteout, overlayCount, recordFiles} from './store-fixtures.js'
+import {fingerprint, isWhiteout, overlayCount, recordFiles, useStore} from './store-fixtures.js'
 
 describe('store: copy-on-write over a real overlay', rootOnly(), () => {
   let tmp: TempRoot
   let store: VolumeStore
-  before(async () => {
-    assertRoot()
-    tmp = new TempRoot('dot-test-cow-')
-    store = await VolumeStore.open({root: tmp.root})
-  })
-  after(async () => {
-    await store?.close()
-    tmp?.cleanup()
+  useStore('dot-test-cow-', (t, s) => {
+    tmp = t
+    store = s
   })
 
   test('writes land in upper/, the base stays byte for byte the same, a deleted file becomes a whiteout', async () => {

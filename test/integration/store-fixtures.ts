@@ -1,8 +1,12 @@
 import {createHash} from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import {after, before} from 'node:test'
 
 import {parseMountinfo} from '../../src/core/mountinfo.js'
+import {VolumeStore} from '../../src/core/store.js'
+import {assertRoot} from '../helpers/requirements.js'
+import {TempRoot} from '../helpers/temp-root.js'
 
 /** Shared by the store-*.test.ts integration suites: facts read from the kernel and the disk, never from the store. */
 
@@ -48,4 +52,24 @@ export function recordFiles(volumeDir: string): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const id of fs.readdirSync(dir).sort()) out[id] = JSON.parse(fs.readFileSync(path.join(dir, id), 'utf8'))
   return out
+}
+
+/**
+ * The usual set-up of a root-only store suite: asserts root, opens a store on a fresh TempRoot and hands
+ * both to `use`; afterwards waits for the store's cleanups and unmounts and deletes everything below it,
+ * also when a test failed. Call it inside the describe().
+ */
+export function useStore(prefix: string, use: (tmp: TempRoot, store: VolumeStore) => void): void {
+  let tmp: TempRoot | undefined
+  let store: VolumeStore | undefined
+  before(async () => {
+    assertRoot()
+    tmp = new TempRoot(prefix)
+    store = await VolumeStore.open({root: tmp.root})
+    use(tmp, store)
+  })
+  after(async () => {
+    await store?.close()
+    tmp?.cleanup()
+  })
 }

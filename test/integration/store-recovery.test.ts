@@ -2,25 +2,20 @@ import assert from 'node:assert/strict'
 import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import {after, before, describe, test} from 'node:test'
+import {describe, test} from 'node:test'
 
 import {VolumeStore} from '../../src/core/store.js'
-import {assertRoot, rootOnly} from '../helpers/requirements.js'
+import {rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
-import {fingerprint, overlayCount, recordFiles} from './store-fixtures.js'
+import {fingerprint, overlayCount, recordFiles, useStore} from './store-fixtures.js'
 
 /** State left behind by reboots, crashes and admins, found again at the next mount. */
 describe('store: recovering from state left behind', rootOnly(), () => {
   let tmp: TempRoot
   let store: VolumeStore
-  before(async () => {
-    assertRoot()
-    tmp = new TempRoot('dot-test-recovery-')
-    store = await VolumeStore.open({root: tmp.root})
-  })
-  after(async () => {
-    await store?.close()
-    tmp?.cleanup()
+  useStore('dot-test-recovery-', (t, s) => {
+    tmp = t
+    store = s
   })
 
   /**

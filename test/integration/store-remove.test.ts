@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import {after, before, describe, test} from 'node:test'
+import {describe, test} from 'node:test'
 
 import {VolumeStore} from '../../src/core/store.js'
-import {assertRoot, rootOnly} from '../helpers/requirements.js'
+import {rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
-import {fingerprint, overlayCount} from './store-fixtures.js'
+import {fingerprint, overlayCount, useStore} from './store-fixtures.js'
 
 describe('store: remove', rootOnly(), () => {
   let tmp: TempRoot
   let store: VolumeStore
-  before(async () => {
-    assertRoot()
-    tmp = new TempRoot('dot-test-remove-')
-    store = await VolumeStore.open({root: tmp.root})
-  })
-  after(async () => {
-    await store?.close()
-    tmp?.cleanup()
+  useStore('dot-test-remove-', (t, s) => {
+    tmp = t
+    store = s
   })
 
   const leftovers = () => fs.readdirSync(tmp.root).filter((n) => n !== '.locks')
