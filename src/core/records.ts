@@ -1,4 +1,4 @@
-import {readdirSync, readFileSync, unlinkSync} from 'node:fs'
+import {readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
 
 import {writeFileAtomic} from './atomic-write.js'
 import {errnoCode, invalid} from './errors.js'
@@ -91,4 +91,22 @@ export async function writeRecord(layout: Layout, name: string, id: string, coun
     return
   }
   await writeFileAtomic(layout.activeMount(name, id), encodeRecord(count), {mode: 0o644})
+}
+
+/**
+ * Writes the record of an ID that has none yet (count 1), in place: O_CREAT|O_EXCL, no temp file and
+ * no rename. A crash mid-write leaves an empty or torn file, which reads as 1 (`decodeRecord`): the
+ * count it was being given; a write that fails removes the file. EEXIST (a record appeared after all) falls back to the atomic update.
+ */
+export async function createRecord(layout: Layout, name: string, id: string): Promise<void> {
+  try {
+    writeFileSync(layout.activeMount(name, id), encodeRecord(1), {mode: 0o644, flag: 'wx'})
+  } catch (err) {
+    if (errnoCode(err) !== 'EEXIST') {
+      // A failed write (ENOSPC) must not leave an empty file behind: it would count as a user.
+      rmSync(layout.activeMount(name, id), {force: true})
+      throw err
+    }
+    await writeRecord(layout, name, id, (await readRecord(layout, name, id)) + 1)
+  }
 }

@@ -14,7 +14,7 @@ import {validateName} from './names.js'
 import {type CreateOptions, parseCreateOptions} from './options.js'
 import {overlayMount} from './overlay-options.js'
 import {overlayMountedOn} from './overlay-mounted.js'
-import {listRecordIds, readRecord, readRecords, validateMountId, writeRecord} from './records.js'
+import {createRecord, listRecordIds, readRecord, readRecords, validateMountId, writeRecord} from './records.js'
 import {defaultMounter} from './system/default-mounter.js'
 import type {Mounter} from './system/mounter.js'
 import {VolumeLocks} from './volume-lock.js'
@@ -280,7 +280,8 @@ export class VolumeStore {
       const ids = await listRecordIds(this.layout, name)
       let mounted = overlayMountedOn(mountpoint)
       if (ids.length > 0 && mounted) {
-        await writeRecord(this.layout, name, id, (await readRecord(this.layout, name, id)) + 1).catch((err) => {
+        const count = await readRecord(this.layout, name, id)
+        await (count === 0 ? createRecord(this.layout, name, id) : writeRecord(this.layout, name, id, count + 1)).catch((err) => {
           throw wrap(`recording mount ${id} of volume "${name}"`, err)
         })
         this.logger.debug(`mount "${name}" id ${id}: joined the mounted overlay`)
@@ -299,10 +300,12 @@ export class VolumeStore {
         mounted = false
       }
       if (!mounted) {
-        await checkBase(meta.base, this.root).catch((err: Error) => {
-          throw invalid(`cannot mount volume "${name}": ${err.message}`, {name, base: meta.base})
-        })
-        if (meta.volatile) await this.wipeChanges(name)
+        // A volatile volume's last changes may still be salvaged until a mount succeeds: the base is
+        // checked before they are wiped. Otherwise it is checked only if the mount fails, to say why.
+        if (meta.volatile) {
+          await this.checkBaseForMount(name, meta.base)
+          await this.wipeChanges(name)
+        }
         this.crash('mount:after-wipe')
         // Synchronous: directories under the root, µs each, where four thread-pool round trips cost more.
         mkdirSync(this.layout.upper(name), {recursive: true, mode: 0o755})
@@ -315,6 +318,8 @@ export class VolumeStore {
         try {
           await mounter.mount(spec)
         } catch (err) {
+          await this.teardown(name, {detachIfBusy: true}).catch(() => {})
+          await this.checkBaseForMount(name, meta.base) // a base gone or replaced says so, not "ENOENT"
           throw new DotError('internal', `mounting volume "${name}": ${(err as Error).message}`, {name}, {cause: err})
         }
         this.crash('mount:after-mount')
@@ -324,7 +329,7 @@ export class VolumeStore {
       }
       try {
         mkdirSync(this.layout.activeMounts(name), {recursive: true, mode: 0o755})
-        await writeRecord(this.layout, name, id, 1)
+        await createRecord(this.layout, name, id)
       } catch (err) {
         // Without its record the overlay would be garbage; take it down now rather than leave it.
         await this.teardown(name, {detachIfBusy: true}).catch(() => {})
@@ -415,6 +420,12 @@ export class VolumeStore {
     }
     // A detached overlay may still be alive in some namespace and use its workdir: keep it then.
     if (!detached) rmSync(this.layout.workdir(name), {recursive: true, force: true})
+  }
+
+  private async checkBaseForMount(name: string, base: string): Promise<void> {
+    await checkBase(base, this.root).catch((err: Error) => {
+      throw invalid(`cannot mount volume "${name}": ${err.message}`, {name, base})
+    })
   }
 
   /** The volatile wipe: the old upper layer goes to trash (renamed, so a crash keeps it sweepable). */
