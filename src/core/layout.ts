@@ -12,7 +12,9 @@ import path from 'node:path'
  * Scratch entries start with "." so that no volume name can collide with them:
  *   <root>/.tmp-<name>-<rand>/          a create in flight (renamed to <root>/<name> when complete)
  *   <root>/.trash-<name>-<rand>/        a committed remove or a volatile wipe, being deleted
- *   <root>/.locks/<name>.lock           one volume's lock file (proper-lockfile, given a file for its directory)
+ *
+ * A volume's lock is a flock(2) on its directory (volume-lock.ts). Older builds kept lock files in
+ *   <root>/.locks/                       swept at start-up and by `dot gc`
  */
 export class Layout {
   constructor(readonly root: string) {}
@@ -38,11 +40,9 @@ export class Layout {
   mountpoint(name: string): string {
     return path.join(this.root, name, 'mountpoint')
   }
-  locks(): string {
-    return path.join(this.root, LOCKS_DIR)
-  }
-  lockTarget(name: string): string {
-    return path.join(this.root, LOCKS_DIR, name)
+  /** Where older builds kept their lock files (proper-lockfile); only swept now (see VolumeLocks). */
+  oldLocks(): string {
+    return path.join(this.root, OLD_LOCKS_DIR)
   }
   /** A fresh scratch path for `kind` (`tmp` or `trash`) of volume `name`. */
   scratch(kind: 'tmp' | 'trash', name: string): string {
@@ -51,7 +51,7 @@ export class Layout {
   }
 }
 
-export const LOCKS_DIR = '.locks'
+export const OLD_LOCKS_DIR = '.locks'
 export const SCRATCH_PREFIXES = ['.tmp-', '.trash-'] as const
 /** The overlay's source name: makes our mounts easy to find in /proc/self/mountinfo, as in the Go original. */
 export const MOUNT_SOURCE_PREFIX = 'docker-on-top_'

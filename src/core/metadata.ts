@@ -1,6 +1,5 @@
-import {readFileSync, statSync} from 'node:fs'
+import {readFileSync, statSync, writeFileSync} from 'node:fs'
 
-import {writeFileAtomic} from './atomic-write.js'
 import {DotError, errnoCode, notFound} from './errors.js'
 
 /** What `metadata.json` holds, in our terms. */
@@ -63,6 +62,11 @@ function fileTime(file: string): Date {
   return stat.birthtimeMs > 0 ? stat.birthtime : stat.ctime
 }
 
-export async function writeMetadata(file: string, meta: Metadata): Promise<void> {
-  await writeFileAtomic(file, encodeMetadata(meta), {mode: 0o644, durable: true})
+/**
+ * Writes the metadata of a volume being built under its scratch name (`VolumeStore.create`): in place
+ * and exclusive, as nobody can see the directory before it is renamed into place complete. Not fsynced
+ * here: the store makes a new volume durable right after answering (see `create`).
+ */
+export function writeMetadata(file: string, meta: Metadata): void {
+  writeFileSync(file, encodeMetadata(meta), {mode: 0o644, flag: 'wx'})
 }

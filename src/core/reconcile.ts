@@ -1,9 +1,9 @@
-import {readdirSync} from 'node:fs'
+import {closeSync, readdirSync} from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import {DotError, errnoCode} from './errors.js'
-import {LOCKS_DIR, SCRATCH_PREFIXES} from './layout.js'
+import {OLD_LOCKS_DIR, SCRATCH_PREFIXES} from './layout.js'
 import {readMetadata} from './metadata.js'
 import {readMountinfo} from './mountinfo.js'
 import {validateName} from './names.js'
@@ -34,7 +34,7 @@ export interface ReconcileOptions {
   dryRun?: boolean
 }
 
-/** A lock directory untouched this long belongs to a dead process (proper-lockfile refreshes live ones). */
+/** An older build's lock untouched this long belongs to a dead process (proper-lockfile refreshed live ones). */
 const STALE_LOCK_MS = 30_000
 
 /**
@@ -68,7 +68,7 @@ export async function reconcile(store: VolumeStore, options: ReconcileOptions = 
       if (finding) findings.push(finding)
       continue
     }
-    if (entry.name === LOCKS_DIR || !entry.isDirectory()) continue
+    if (entry.name === OLD_LOCKS_DIR || !entry.isDirectory()) continue
     let name: string
     try {
       name = validateName(entry.name)
@@ -78,15 +78,15 @@ export async function reconcile(store: VolumeStore, options: ReconcileOptions = 
     }
     findings.push(...(await reconcileVolume(store, name, overlays, dryRun)))
   }
-  findings.push(...(await clearStaleLocks(store, dryRun)))
+  findings.push(...(await clearOldLocks(store, dryRun)))
   return findings
 }
 
 /**
  * One scratch entry of the root. A recover's (`.tmp-recover-*`, with a lock inside) is left alone
- * while its lock is fresh: that recover is running. A create's `.tmp-<name>-<rand>` is swept under the
- * volume's lock, which the create holds until it renamed its entry into place, so a create running in
- * another process is never cut short. Trash is committed garbage: deleted as is. Overlays mounted
+ * while its lock is fresh: that recover is running. A create's `.tmp-<name>-<rand>` is swept holding
+ * its flock, which the create holds from its mkdir until it renamed the entry into place: a create
+ * running in another process is skipped, never cut short. Trash is committed garbage: deleted as is. Overlays mounted
  * inside (a recover's view) are detached first: never delete through a mount.
  */
 async function sweepScratch(store: VolumeStore, entryName: string, overlays: Map<string, number>, dryRun: boolean): Promise<Finding | undefined> {
@@ -99,13 +99,22 @@ async function sweepScratch(store: VolumeStore, entryName: string, overlays: Map
     await unmountInside(store, full, overlays)
     await fs.rm(full, {recursive: true, force: true})
   }
-  const volume = entryName.startsWith('.tmp-') && !recovering ? scratchVolumeName(entryName) : undefined
-  return repair(dryRun, {...(volume ? {volume} : {}), path: full, problem: `leftover of ${what}`, action: 'deleted'}, async () => {
-    if (volume === undefined) return sweep()
-    await store.withVolumeLock(volume, async () => {
-      if (await exists(full)) await sweep()
-    })
-  })
+  const creating = entryName.startsWith('.tmp-') && !recovering
+  const volume = creating ? scratchVolumeName(entryName) : undefined
+  let lock: number | undefined
+  if (creating) {
+    try {
+      lock = store.tryLockDir(full)
+    } catch {
+      return undefined // gone meanwhile: renamed into place, or swept by another gc
+    }
+    if (lock === undefined) return undefined // a create is building it
+  }
+  try {
+    return await repair(dryRun, {...(volume ? {volume} : {}), path: full, problem: `leftover of ${what}`, action: 'deleted'}, sweep)
+  } finally {
+    if (lock !== undefined) closeSync(lock)
+  }
 }
 
 /** `.tmp-<name>-<rand>` -> name (rand is base 36, without "-"); undefined if that is no valid name. */
@@ -197,9 +206,14 @@ async function looksClean(store: VolumeStore, name: string, overlays: Map<string
   }
 }
 
-async function clearStaleLocks(store: VolumeStore, dryRun: boolean): Promise<Finding[]> {
+/**
+ * Lock files and directories that older builds (proper-lockfile) kept in `.locks/`; volume locks are
+ * flocks on the volume directories now. One untouched for STALE_LOCK_MS belongs to a dead process
+ * (proper-lockfile refreshed live ones); the emptied directory goes too.
+ */
+async function clearOldLocks(store: VolumeStore, dryRun: boolean): Promise<Finding[]> {
   const findings: Finding[] = []
-  const dir = store.layout.locks()
+  const dir = store.layout.oldLocks()
   let names: string[]
   try {
     names = await fs.readdir(dir)
@@ -208,14 +222,11 @@ async function clearStaleLocks(store: VolumeStore, dryRun: boolean): Promise<Fin
   }
   for (const lockName of names) {
     const full = path.join(dir, lockName)
-    try {
-      const stat = await fs.stat(full)
-      if (Date.now() - stat.mtimeMs < STALE_LOCK_MS) continue
-    } catch {
-      continue
-    }
+    const mtimeMs = await fs.stat(full).then((s) => s.mtimeMs, () => undefined)
+    if (mtimeMs === undefined || Date.now() - mtimeMs < STALE_LOCK_MS) continue
     findings.push(await repair(dryRun, {path: full, problem: 'stale lock left by a process that died', action: 'deleted'}, () => fs.rm(full, {recursive: true, force: true})))
   }
+  if (!dryRun) await fs.rmdir(dir).catch(() => {}) // only once empty
   return findings
 }
 

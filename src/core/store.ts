@@ -1,7 +1,8 @@
-import {lstatSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync} from 'node:fs'
+import {closeSync, lstatSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync} from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
+import {syncPaths} from './atomic-write.js'
 import {checkBase} from './base-check.js'
 import {type CrashHook, crashHookFromEnv} from './crash-points.js'
 import {diskUsage} from './disk-usage.js'
@@ -63,7 +64,7 @@ export class VolumeStore {
   private readonly locks: VolumeLocks
   private readonly crash: CrashHook
   private mounterPromise: Promise<Mounter> | undefined
-  /** Deletions of trash that run after the operation that made it answered; `close` awaits them. */
+  /** Work that runs after the operation that started it answered (see `inBackground`); `close` awaits it. */
   private readonly cleanups = new Set<Promise<void>>()
   /** The last listing of the root and the root's mtime then (see `names`). */
   private namesCache: {mtimeNs: bigint; names: string[]} | undefined
@@ -91,7 +92,7 @@ export class VolumeStore {
     return this.mounterPromise
   }
 
-  /** Waits for background cleanups (trash deletion) to finish. */
+  /** Waits for the work that follows answers (trash deletion, flushes of new volumes) to finish. */
   async close(): Promise<void> {
     await Promise.all(this.cleanups)
   }
@@ -201,26 +202,43 @@ export class VolumeStore {
     // Base first: a refused create must leave nothing behind, not even a new root directory.
     await checkBase(options.base, this.root)
     mkdirSync(this.root, {recursive: true, mode: 0o711})
-    await this.locks.withLock(name, async () => {
+    // No volume lock to take yet: in this process the queue orders creates of one name; across
+    // processes the rename into place decides (it fails on the volume another create put there first).
+    await this.locks.serialize(name, async () => {
       if (lstatSync(this.layout.volume(name), {throwIfNoEntry: false})) throw exists(`volume "${name}" already exists`, {name})
       // Built complete under a scratch name, then renamed into place: a crash leaves a `.tmp-*` that
-      // start-up sweeps, never a half-made volume.
+      // start-up sweeps, never a half-made volume. The scratch directory is locked while it is built
+      // (a sweep skips it) and, renamed, is the volume: the lock is the volume's until released.
       const tmp = this.layout.scratch('tmp', name)
+      let lock: number | undefined
       try {
-        // Synchronous directory calls (µs each, local); only the metadata's fsyncs are worth a thread.
+        // Synchronous directory calls (µs each, local).
         mkdirSync(tmp, {mode: 0o711})
+        lock = this.locks.lockDir(tmp)
         this.crash('create:after-tmp')
         mkdirSync(path.join(tmp, 'upper'), {mode: 0o755})
         mkdirSync(path.join(tmp, 'activemounts'), {mode: 0o755})
-        await writeMetadata(path.join(tmp, 'metadata.json'), {...options, createdAt: new Date()})
+        writeMetadata(path.join(tmp, 'metadata.json'), {...options, createdAt: new Date()})
         this.crash('create:before-rename')
         renameSync(tmp, this.layout.volume(name))
       } catch (err) {
         await fs.rm(tmp, {recursive: true, force: true}).catch(() => {})
         if (['ENOTEMPTY', 'EEXIST'].includes(errnoCode(err) ?? '')) throw exists(`volume "${name}" already exists`, {name})
         throw wrap(`creating volume "${name}"`, err)
+      } finally {
+        if (lock !== undefined) closeSync(lock)
       }
       this.crash('create:after-rename')
+      // Durable right after the answer, not before it: the fsyncs (three flushes, 0.5 ms to several ms
+      // on this disk) would be most of a create's time. A power cut in between loses a volume that
+      // holds no change yet, or leaves one whose metadata reads empty, which is reported, never
+      // deleted (DESIGN.md §4); dockerd's own record of the volume is committed after our answer too.
+      this.inBackground(
+        syncPaths([this.layout.metadata(name), this.layout.volume(name), this.root]).catch((err: Error) => {
+          // ENOENT: removed (or renamed to trash) already; nothing left to make durable.
+          if (errnoCode(err) !== 'ENOENT') this.logger.warn(`volume "${name}": flushing it to disk: ${err.message}`)
+        }),
+      )
       this.logger.info(`created volume "${name}" on ${options.base}${options.volatile ? ' (volatile)' : ''}`)
     })
   }
@@ -379,6 +397,11 @@ export class VolumeStore {
     return this.locks.withLock(validateName(name), task)
   }
 
+  /** One try at the lock of a directory under the root (for reconcile: is a create building it?); see VolumeLocks.lockDir. */
+  tryLockDir(dir: string): number | undefined {
+    return this.locks.lockDir(dir)
+  }
+
   // ---- internals ----
 
   /**
@@ -449,8 +472,13 @@ export class VolumeStore {
   }
 
   private deleteInBackground(trash: string): void {
-    const cleanup = this.deleteTrash(trash).finally(() => this.cleanups.delete(cleanup))
-    this.cleanups.add(cleanup)
+    this.inBackground(this.deleteTrash(trash))
+  }
+
+  /** Work that follows an answer (trash deletion, flushing a new volume); `close` awaits it. */
+  private inBackground(work: Promise<void>): void {
+    const tracked = work.finally(() => this.cleanups.delete(tracked))
+    this.cleanups.add(tracked)
   }
 
   private async deleteTrash(trash: string): Promise<void> {

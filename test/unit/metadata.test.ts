@@ -92,18 +92,20 @@ describe('metadata.json', () => {
     })
   })
 
-  test('writeMetadata writes atomically with mode 0644 and leaves no temp file', async () => {
+  test('writeMetadata writes mode 0644 in place and never replaces an existing file', async () => {
     const sub = fs.mkdtempSync(path.join(dir, 'write-'))
     const file = path.join(sub, 'metadata.json')
     const meta = {base: '/b', volatile: false, createdAt: new Date('2025-02-03T04:05:06.000Z')}
     const umask = process.umask(0)
     try {
-      await writeMetadata(file, meta)
+      writeMetadata(file, meta)
     } finally {
       process.umask(umask)
     }
     assert.equal(fs.statSync(file).mode & 0o777, 0o644)
     assert.deepEqual(fs.readdirSync(sub), ['metadata.json'])
+    assert.deepEqual(await readMetadata(file, 'v'), meta)
+    assert.throws(() => writeMetadata(file, {...meta, base: '/other'}), {code: 'EEXIST'})
     assert.deepEqual(await readMetadata(file, 'v'), meta)
   })
 })

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {spawn, spawnSync} from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -8,45 +9,89 @@ import {Layout} from '../../src/core/layout.js'
 import {VolumeStore} from '../../src/core/store.js'
 import {VolumeLocks} from '../../src/core/volume-lock.js'
 
-describe('volume lock (proper-lockfile on a lock file)', () => {
+/** Whether some other process could take the flock on `file` right now (util-linux flock(1), non-blocking). */
+function lockIsFree(file: string): boolean {
+  const result = spawnSync('flock', ['--nonblock', '--exclusive', file, 'true'])
+  if (result.error) throw result.error
+  return result.status === 0
+}
+
+/**
+ * A process holding an exclusive flock on `file` while it runs `script` (sh -c); resolves once the lock
+ * is taken. --no-fork: the lock is held by that one process (a forked child would keep it past a kill).
+ */
+async function holdLock(file: string, script: string) {
+  const child = spawn('flock', ['--no-fork', '--exclusive', file, 'sh', '-c', `echo held; ${script}`], {stdio: ['ignore', 'pipe', 'inherit']})
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve())
+    child.once('error', reject)
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  return {child, exited}
+}
+
+describe('volume lock (flock(2) on the volume directory)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dot-lock-'))
   after(() => fs.rmSync(dir, {recursive: true, force: true}))
   const layout = new Layout(dir)
   const warnings: string[] = []
   const locks = new VolumeLocks(layout, {warn: (m) => warnings.push(m)})
-  const lockFile = path.join(dir, '.locks', 'v.lock')
+  const volume = path.join(dir, 'v')
+  fs.mkdirSync(volume)
+  fs.mkdirSync(path.join(dir, 'w'))
 
-  test('the lock is a file under .locks while held, and gone after', async () => {
+  test('held while the task runs, free after; nothing is created for it', async () => {
+    const before = fs.readdirSync(dir).sort()
     await locks.withLock('v', async () => {
-      assert.ok(fs.statSync(lockFile).isFile())
+      assert.equal(lockIsFree(volume), false, 'another process could take the lock while it was held')
     })
-    assert.equal(fs.existsSync(lockFile), false)
+    assert.equal(lockIsFree(volume), true)
+    assert.deepEqual(fs.readdirSync(dir).sort(), before)
+  })
+
+  test('a volume that does not exist is not found, and leaves nothing behind', async () => {
+    await assert.rejects(
+      locks.withLock('ghost', async () => assert.fail('ran without a volume')),
+      {code: 'not-found', message: 'no such volume: ghost'},
+    )
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['v', 'w'])
   })
 
   test('a lock held by another process is waited for, then taken', async () => {
-    fs.writeFileSync(lockFile, '')
-    setTimeout(() => fs.rmSync(lockFile), 150)
+    const holder = await holdLock(volume, 'sleep 0.3')
     const started = Date.now()
     await locks.withLock('v', async () => {})
-    assert.ok(Date.now() - started >= 100, 'withLock returned while the other holder still held the lock')
+    assert.ok(Date.now() - started >= 200, 'withLock returned while the other process still held the lock')
+    await holder.exited
   })
 
-  test('a stale lock (its holder died, mtime older than 10 s) is taken over at once', async () => {
-    fs.writeFileSync(lockFile, '')
-    const old = new Date(Date.now() - 60_000)
-    fs.utimesSync(lockFile, old, old)
+  test('a holder killed with SIGKILL frees the lock at once (no staleness to wait out)', async () => {
+    const holder = await holdLock(volume, 'exec sleep 60')
+    holder.child.kill('SIGKILL')
+    await holder.exited
     const started = Date.now()
     await locks.withLock('v', async () => {})
-    assert.ok(Date.now() - started < 2000)
-    assert.equal(fs.existsSync(lockFile), false)
+    assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`)
   })
 
-  test('a stale directory lock left by proper-lockfile in its default mode is taken over too', async () => {
-    fs.mkdirSync(lockFile)
-    const old = new Date(Date.now() - 60_000)
-    fs.utimesSync(lockFile, old, old)
-    await locks.withLock('v', async () => {})
-    assert.equal(fs.existsSync(lockFile), false)
+  test('a volume removed (renamed away) by the holder while we waited is not found, not locked', async () => {
+    fs.mkdirSync(path.join(dir, 'gone'))
+    const holder = await holdLock(path.join(dir, 'gone'), `sleep 0.2; mv ${JSON.stringify(path.join(dir, 'gone'))} ${JSON.stringify(path.join(dir, '.trash-gone'))}`)
+    await assert.rejects(
+      locks.withLock('gone', async () => assert.fail('ran on a removed volume')),
+      {code: 'not-found'},
+    )
+    await holder.exited
+  })
+
+  test('lockDir does not wait: undefined while another process holds the directory', async () => {
+    const holder = await holdLock(volume, 'sleep 0.3')
+    assert.equal(locks.lockDir(volume), undefined)
+    await holder.exited
+    const fd = locks.lockDir(volume)
+    assert.notEqual(fd, undefined)
+    assert.equal(lockIsFree(volume), false)
+    fs.closeSync(fd!)
   })
 
   test('in one process, tasks on one volume run one at a time, in order', async () => {
@@ -62,6 +107,18 @@ describe('volume lock (proper-lockfile on a lock file)', () => {
     )
     assert.deepEqual(order, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c'])
     assert.deepEqual(warnings, [])
+  })
+
+  test('two lock sets in one process (two stores on one root) exclude each other too', async () => {
+    const other = new VolumeLocks(layout, {warn: (m) => warnings.push(m)})
+    const order: string[] = []
+    const task = (id: string) => async () => {
+      order.push(`start ${id}`)
+      await new Promise((resolve) => setTimeout(resolve, 30))
+      order.push(`end ${id}`)
+    }
+    await Promise.all([locks.withLock('v', task('a')), other.withLock('v', task('b'))])
+    assert.deepEqual(order, ['start a', 'end a', 'start b', 'end b'])
   })
 
   test('with no root directory: not found, and nothing is created (a mistyped --root stays absent)', async () => {
