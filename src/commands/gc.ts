@@ -8,9 +8,8 @@ export default class Gc extends DotCommand<typeof Gc> {
   static override summary = 'Find and repair what crashes and reboots left behind'
   static override description = [
     'Runs the reconciliation `dot serve` runs at start and reports each finding: mount records without',
-    'an overlay (dropped), overlays of ours without records (unmounted), .tmp-*/.trash-* leftovers and stale',
-    'locks (deleted), workdir/ and mountpoint/ of idle volumes (deleted), volume directories with unreadable',
-    'metadata (reported, never deleted). When dockerd is reachable (DOCKER_HOST or /var/run/docker.sock),',
+    'an overlay (dropped), overlays of ours without records (unmounted), .tmp-*/.trash-* leftovers and',
+    'older builds\' stale locks (deleted), volume directories with unreadable metadata (reported, never deleted). When dockerd is reachable (DOCKER_HOST or /var/run/docker.sock),',
     'volumes with records of dockerd mounts that no container uses (a killed dockerd never unmounts) are',
     'reported, and repaired with --stale. --dry-run changes nothing.',
     '\n\nExit codes: 0 nothing to do, or everything repaired (report-only findings and --dry-run included);',

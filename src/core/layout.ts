@@ -6,8 +6,10 @@ import path from 'node:path'
  *   <root>/<name>/metadata.json         {"BaseDirPath": "/abs", "Volatile": false, "CreatedAt": "..."}
  *   <root>/<name>/activemounts/<id>     {"UsageCount": n}: one file per mount ID in use
  *   <root>/<name>/upper/                the overlay's upper layer: the volume's changes; always present
- *   <root>/<name>/workdir/              the overlay's work dir; exists only while mounted
- *   <root>/<name>/mountpoint/           where the overlay is mounted; exists only while mounted
+ *   <root>/<name>/workdir/              the overlay's work dir; made by the first mount, kept for the next
+ *   <root>/<name>/mountpoint/           where the overlay is mounted; made by the first mount, kept
+ *
+ * (The Go original removes workdir/ and mountpoint/ at the last unmount; both read the other's trees.)
  *
  * Scratch entries start with "." so that no volume name can collide with them:
  *   <root>/.tmp-<name>-<rand>/          a create in flight (renamed to <root>/<name> when complete)

@@ -39,8 +39,8 @@ const STALE_LOCK_MS = 30_000
 
 /**
  * Brings the root back to the invariants of DESIGN.md §4 after crashes and reboots: records without an
- * overlay are dropped, an overlay without records is unmounted, mount-only directories of idle volumes
- * and scratch entries are deleted, stale locks are cleared. Volume directories whose metadata cannot be
+ * overlay are dropped, an overlay without records is unmounted, scratch entries are deleted, stale
+ * locks of older builds are cleared. Volume directories whose metadata cannot be
  * read are reported, never deleted. Each volume is repaired under its lock, so this is safe to run
  * while `dot serve` works.
  */
@@ -163,13 +163,7 @@ async function reconcileVolume(store: VolumeStore, name: string, overlays: Map<s
       findings.push({volume: name, path: layout.mountpoint(name), problem: `${stacked} overlays stacked on the mountpoint (a double mount)`, action: 'left alone (stop the containers using the volume, then run dot gc)', repaired: false, status: 'reported'})
     }
     if (mounted) return
-    for (const dir of [layout.workdir(name), layout.mountpoint(name)]) {
-      if (await exists(dir)) {
-        findings.push(await repair(dryRun, {volume: name, path: dir, problem: `${path.basename(dir)}/ left on an idle volume`, action: 'deleted'}, () =>
-          dir === layout.mountpoint(name) ? fs.rmdir(dir) : fs.rm(dir, {recursive: true, force: true}),
-        ))
-      }
-    }
+    // workdir/ and mountpoint/ of an idle volume are kept for its next mount (store.unmount): not garbage.
     for (const temp of await tempFiles(layout.activeMounts(name))) {
       findings.push(await repair(dryRun, {volume: name, path: temp, problem: 'temp file of an interrupted record write', action: 'deleted'}, () => fs.rm(temp, {force: true})))
     }
@@ -184,7 +178,7 @@ async function reconcileVolume(store: VolumeStore, name: string, overlays: Map<s
 }
 
 /**
- * Idle with nothing left over: no records, no overlay, no mount-only directories, no temp files.
+ * Idle with nothing left over: no records, no overlay, no temp files.
  * Two synchronous readdirs (a few µs each), since start-up runs this for every volume: six async calls
  * per volume made start-up with 10,000 volumes take ~5 s. Anything unexpected is "not clean": the
  * full check under the lock sorts it out.
@@ -194,7 +188,7 @@ async function looksClean(store: VolumeStore, name: string, overlays: Map<string
   if (overlays.has(layout.mountpoint(name))) return false
   try {
     const entries = readdirSync(layout.volume(name))
-    if (entries.some((entry) => entry === 'workdir' || entry === 'mountpoint' || entry.startsWith('.'))) return false
+    if (entries.some((entry) => entry.startsWith('.'))) return false
   } catch {
     return false
   }
@@ -254,13 +248,6 @@ async function tempFiles(dir: string): Promise<string[]> {
   } catch {
     return []
   }
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fs.lstat(p).then(
-    () => true,
-    () => false,
-  )
 }
 
 async function repair(

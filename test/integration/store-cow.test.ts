@@ -65,10 +65,20 @@ describe('store: copy-on-write over a real overlay', rootOnly(), () => {
     await store.unmount('cow', 'c1')
     assert.equal(overlayCount(mountpoint), 0)
     assert.deepEqual(fingerprint(base), baseBefore)
-    // A normal volume keeps its changes after the last unmount; the mount-only directories go.
+    // A normal volume keeps its changes after the last unmount; mountpoint/ and workdir/ stay, empty,
+    // for the next mount, which reuses them and sees the same changes.
     assert.equal(fs.readFileSync(path.join(upper, 'new.txt'), 'utf8'), 'new\n')
-    assert.equal(fs.existsSync(mountpoint), false)
-    assert.equal(fs.existsSync(store.layout.workdir('cow')), false)
+    assert.deepEqual(fs.readdirSync(mountpoint), [])
+    assert.ok(fs.statSync(store.layout.workdir('cow')).isDirectory())
+    assert.equal(await store.mount('cow', 'c2'), mountpoint)
+    assert.equal(overlayCount(mountpoint), 1)
+    assert.equal(fs.readFileSync(path.join(mountpoint, 'new.txt'), 'utf8'), 'new\n')
+    assert.equal(fs.existsSync(path.join(mountpoint, 'gone.txt')), false)
+    fs.writeFileSync(path.join(mountpoint, 'second.txt'), 'second\n')
+    await store.unmount('cow', 'c2')
+    assert.equal(overlayCount(mountpoint), 0)
+    assert.equal(fs.readFileSync(path.join(upper, 'second.txt'), 'utf8'), 'second\n')
+    assert.deepEqual(fingerprint(base), baseBefore)
   })
 
   test('two IDs share one overlay; it goes away with the last of them', async () => {
