@@ -20,14 +20,12 @@ export async function writeFileAtomic(file: string, data: string, options: {mode
   }
 }
 
-/** fsyncs each path in turn (files and directories alike): their data, and the entries they hold, reach the disk. */
-export async function syncPaths(paths: string[]): Promise<void> {
-  for (const p of paths) {
-    const handle = await fs.open(p, 'r')
-    try {
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
+/** fsyncs a file or a directory: its data, or the entries it holds, reach the disk. */
+export async function syncPath(p: string): Promise<void> {
+  const handle = await fs.open(p, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
   }
 }

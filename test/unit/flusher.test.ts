@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import {after, describe, test} from 'node:test'
+
+import {Flusher} from '../../src/core/flusher.js'
+
+describe('Flusher (background fsyncs, one at a time)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dot-flush-'))
+  after(() => fs.rmSync(dir, {recursive: true, force: true}))
+
+  test('one fsync in flight; what piles up meanwhile is one batch, each path once, a repeated directory last', async () => {
+    const calls: string[] = []
+    let inFlight = 0
+    let maxInFlight = 0
+    const flusher = new Flusher(
+      () => assert.fail('no error expected'),
+      async (p) => {
+        inFlight++
+        maxInFlight = Math.max(maxInFlight, inFlight)
+        calls.push(p)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        inFlight--
+      },
+    )
+    const first = flusher.flush(['/r/a/meta', '/r/a', '/r'])
+    // Asked while the first batch runs: the next batch, with /r once and after /r/b.
+    const second = flusher.flush(['/r/b/meta', '/r/b', '/r'])
+    const third = flusher.flush(['/r/c/meta', '/r/c', '/r'])
+    await Promise.all([first, second, third])
+    assert.equal(maxInFlight, 1)
+    assert.deepEqual(calls, ['/r/a/meta', '/r/a', '/r', '/r/b/meta', '/r/b', '/r/c/meta', '/r/c', '/r'])
+  })
+
+  test('real fsyncs: a path removed meanwhile is skipped silently, one that cannot be opened is reported', async () => {
+    const file = path.join(dir, 'metadata.json')
+    fs.writeFileSync(file, '{}')
+    const socket = path.join(dir, 'not-openable.sock')
+    const server = net.createServer()
+    await new Promise<void>((resolve) => server.listen(socket, resolve))
+    try {
+      const errors: string[] = []
+      const flusher = new Flusher((p, err) => errors.push(`${p}: ${(err as NodeJS.ErrnoException).code}`))
+      await flusher.flush([file, path.join(dir, 'gone'), socket, dir])
+      assert.deepEqual(errors, [`${socket}: ENXIO`])
+    } finally {
+      server.close()
+    }
+  })
+})
