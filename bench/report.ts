@@ -23,14 +23,36 @@ export function goalsFor(bench: Bench, row: Row): Goal[] {
     if (row.key === 'scale.startup-10000') push(go * STARTUP_ALLOWANCE, `${STARTUP_ALLOWANCE}x Go`)
     else push(go, 'Go')
   }
+  // The floor of a Mount or Unmount (issue 5: the no-op round trip plus the syscalls the operation
+  // needs), each part at its p50 of this run: the mount or unmount, and the inodes the operation must
+  // make or drop (a first mount makes workdir/, mountpoint/ and a record; a second, a record; an
+  // unmount drops one). Create's is shown beside Go's figure: a volume's tree costs what it costs.
   const noop = p50('protocol.noop')
-  const mount2 = p50('floor.mount2')
-  const umount2 = p50('floor.umount2')
-  if (noop !== undefined) {
-    if (row.key === 'protocol.mount-first' && mount2 !== undefined) push(noop + mount2 + FLOOR_MARGIN_MS, 'noop+mount(2)+0.3')
-    if (row.key === 'protocol.unmount-last' && umount2 !== undefined) push(noop + umount2 + FLOOR_MARGIN_MS, 'noop+umount2(2)+0.3')
-    if (row.key === 'protocol.mount-second' || row.key === 'protocol.unmount-nonlast') push(noop + FLOOR_MARGIN_MS, 'noop+0.3')
+  const floor = (parts: [string, number][]): [number | undefined, string] => {
+    let sum = noop
+    for (const [key, times] of parts) {
+      const v = p50(key)
+      sum = sum === undefined || v === undefined ? undefined : sum + v * times
+    }
+    const names: Record<string, string> = {
+      'floor.mount2': 'mount(2)',
+      'floor.umount2': 'umount2(2)',
+      'floor.create-tree': 'tree',
+      'floor.mount-dirs': 'mount dirs',
+      'floor.record': 'record',
+      'floor.record-unlink': 'unlink',
+    }
+    const basis = ['noop', ...parts.map(([key, times]) => `${times > 1 ? `${times} ` : ''}${names[key]}`), String(FLOOR_MARGIN_MS)].join('+')
+    return [sum === undefined ? undefined : sum + FLOOR_MARGIN_MS, basis]
   }
+  const floors: Record<string, [string, number][]> = {
+    'protocol.mount-first': [['floor.mount2', 1], ['floor.mount-dirs', 1]],
+    'protocol.mount-second': [['floor.record', 1]],
+    'protocol.unmount-nonlast': [['floor.record-unlink', 1]],
+    'protocol.unmount-last': [['floor.umount2', 1], ['floor.record-unlink', 1]],
+  }
+  if (floors[row.key]) push(...floor(floors[row.key]))
+  if (row.key === 'protocol.create') push(...floor([['floor.create-tree', 1]]))
   const minimal = p50('cli.minimal-oclif')
   if (minimal !== undefined) {
     if (row.key === 'cli.version') push(minimal, 'minimal oclif')
