@@ -46,6 +46,9 @@ export interface StoreOptions {
 
 export const DEFAULT_ROOT = '/var/lib/docker-on-top'
 
+/** How long the root must have been unchanged for its listing to be reused (well over a kernel tick). */
+const NAMES_CACHE_QUIET_NS = 50_000_000n
+
 /** EBUSY on unmount is retried this many times before the overlay is detached lazily. */
 const UNMOUNT_BUSY_RETRIES = 3
 
@@ -117,8 +120,10 @@ export class VolumeStore {
    * The names of all volumes: directories of the root with a valid name. No per-volume reads.
    * The listing is reused while the root's mtime is unchanged (creating, removing or renaming an entry
    * changes it): one stat instead of a readdir, ~7 ms with 10,000 volumes, on every `docker volume ls`.
-   * The kernel stamps mtimes from a coarse clock (one tick, a few ms), so a listing is kept only when
-   * the root had not changed for a second before it was read: any later change gets a newer stamp.
+   * The kernel stamps mtimes from a coarse clock (one tick: 1-10 ms), so a listing is kept only when
+   * the root had not changed for NAMES_CACHE_QUIET_NS before it was read: a later change is then at
+   * least a tick later and gets a newer stamp. (It was a second: a List within a second of any create
+   * or remove read the whole root, 0.8 ms with 1,000 volumes.)
    */
   async names(): Promise<string[]> {
     let stat
@@ -147,7 +152,7 @@ export class VolumeStore {
       }
     }
     names.sort()
-    if (BigInt(Date.now()) * 1_000_000n - stat.mtimeNs > 1_000_000_000n) this.namesCache = {mtimeNs: stat.mtimeNs, names: [...names]}
+    if (BigInt(Date.now()) * 1_000_000n - stat.mtimeNs > NAMES_CACHE_QUIET_NS) this.namesCache = {mtimeNs: stat.mtimeNs, names: [...names]}
     return names
   }
 

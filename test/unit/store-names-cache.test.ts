@@ -38,6 +38,18 @@ describe('store.names(): the cached listing of the root', () => {
     assert.deepEqual(await store.names(), ['c', 'd'])
   })
 
+  test('a listing read within 50 ms of the last change is not kept: a change in the same clock tick is seen', async () => {
+    const store = await VolumeStore.open({root})
+    // The kernel may stamp two changes within one tick alike; simulate it by restoring the mtime.
+    const recent = new Date(Date.now() - 10)
+    fs.utimesSync(root, recent, recent)
+    const before = await store.names()
+    volume('same-tick')
+    fs.utimesSync(root, recent, recent)
+    assert.deepEqual(await store.names(), [...before, 'same-tick'].sort())
+    fs.rmSync(path.join(root, 'same-tick'), {recursive: true})
+  })
+
   test('callers cannot change the cached listing', async () => {
     age()
     const store = await VolumeStore.open({root})
