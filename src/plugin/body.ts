@@ -51,7 +51,10 @@ export function readBody(req: IncomingMessage): Promise<RawBody> {
     }
     req.on('error', fail)
     // A client that vanishes mid-body may end the stream with neither 'end' nor 'error'.
-    req.on('close', () => fail(new ClientGoneError()))
+    // Built only when it is one: 'close' follows every request, and an Error captures a stack trace.
+    req.on('close', () => {
+      if (!done) fail(new ClientGoneError())
+    })
   })
 }
 
