@@ -1,5 +1,6 @@
 import {randomBytes} from 'node:crypto'
 
+import {BareVolumes} from '../bare-volumes.js'
 import type {Bench} from '../context.js'
 import {Scratch} from '../fixtures.js'
 import {RawPluginConnection} from '../plugin-client.js'
@@ -38,26 +39,55 @@ export async function protocol(bench: Bench): Promise<void> {
     }
 
     const noop: number[] = []
-    const phase = async (key: string, label: string, method: string, body: (i: number) => unknown) => {
+    // The syscall floor of an operation, timed right before each call (see BareVolumes): the disk's
+    // cost of an inode swings 30x within seconds here, so only side by side does it compare.
+    const bare = new BareVolumes(scratch.path('bare'), scratch.base)
+    type Floor = {key: string; label: string; op: (i: number) => number}
+    const phase = async (key: string, label: string, method: string, body: (i: number) => unknown, floor?: Floor) => {
       const samples: number[] = []
+      const floorSamples: number[] = []
       for (let i = 0; i < n; i++) {
         let t = performance.now()
         await client.ok('Plugin.Activate')
         noop.push(performance.now() - t)
+        if (floor) floorSamples.push(floor.op(i))
         t = performance.now()
         await client.ok(method, body(i))
         samples.push(performance.now() - t)
       }
-      return () => bench.add(key, label, samples)
+      return () => {
+        if (floor) bench.add(floor.key, floor.label, floorSamples)
+        bench.add(key, label, samples)
+      }
     }
     const rows = [
-      await phase('protocol.create', 'Create', 'VolumeDriver.Create', (i) => ({Name: names[i], Opts: {base: scratch.base}})),
+      await phase('protocol.create', 'Create', 'VolumeDriver.Create', (i) => ({Name: names[i], Opts: {base: scratch.base}}), {
+        key: 'protocol.floor-create',
+        label: "Create's syscalls alone (3 mkdir, metadata.json, rename)",
+        op: (i) => bare.create(i),
+      }),
       await phase('protocol.get', 'Get', 'VolumeDriver.Get', (i) => ({Name: names[i]})),
       await phase('protocol.list', `List (${n} volumes)`, 'VolumeDriver.List', () => ({})),
-      await phase('protocol.mount-first', 'Mount, first (mounts the overlay)', 'VolumeDriver.Mount', (i) => ({Name: names[i], ID: first[i]})),
-      await phase('protocol.mount-second', 'Mount, second (already mounted)', 'VolumeDriver.Mount', (i) => ({Name: names[i], ID: second[i]})),
-      await phase('protocol.unmount-nonlast', 'Unmount, not last', 'VolumeDriver.Unmount', (i) => ({Name: names[i], ID: second[i]})),
-      await phase('protocol.unmount-last', 'Unmount, last (unmounts the overlay)', 'VolumeDriver.Unmount', (i) => ({Name: names[i], ID: first[i]})),
+      await phase('protocol.mount-first', 'Mount, first (mounts the overlay)', 'VolumeDriver.Mount', (i) => ({Name: names[i], ID: first[i]}), {
+        key: 'protocol.floor-mount-first',
+        label: "first Mount's syscalls alone (2 mkdir, mount(2), a record)",
+        op: (i) => bare.mountFirst(i),
+      }),
+      await phase('protocol.mount-second', 'Mount, second (already mounted)', 'VolumeDriver.Mount', (i) => ({Name: names[i], ID: second[i]}), {
+        key: 'protocol.floor-mount-second',
+        label: "second Mount's syscalls alone (a record)",
+        op: (i) => bare.mountSecond(i),
+      }),
+      await phase('protocol.unmount-nonlast', 'Unmount, not last', 'VolumeDriver.Unmount', (i) => ({Name: names[i], ID: second[i]}), {
+        key: 'protocol.floor-unmount-nonlast',
+        label: "non-last Unmount's syscalls alone (unlink a record)",
+        op: (i) => bare.unmountNonLast(i),
+      }),
+      await phase('protocol.unmount-last', 'Unmount, last (unmounts the overlay)', 'VolumeDriver.Unmount', (i) => ({Name: names[i], ID: first[i]}), {
+        key: 'protocol.floor-unmount-last',
+        label: "last Unmount's syscalls alone (unlink a record, umount2(2))",
+        op: (i) => bare.unmountLast(i),
+      }),
       await phase('protocol.remove', 'Remove', 'VolumeDriver.Remove', (i) => ({Name: names[i]})),
     ]
     bench.add('protocol.noop', 'no-op round trip (/Plugin.Activate)', noop)
