@@ -11,7 +11,20 @@ describe('Flusher (background fsyncs, one at a time)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dot-flush-'))
   after(() => fs.rmSync(dir, {recursive: true, force: true}))
 
-  test('one fsync in flight; what piles up meanwhile is one batch, each path once, a repeated directory last', async () => {
+  test('a flush waits for more (group commit): three volumes asked for at once are one batch, the root flushed once, last', async () => {
+    const calls: string[] = []
+    const flusher = new Flusher(() => assert.fail('no error expected'), async (p) => void calls.push(p))
+    const started = Date.now()
+    await Promise.all([
+      flusher.flush(['/r/a/meta', '/r/a', '/r']),
+      flusher.flush(['/r/b/meta', '/r/b', '/r']),
+      flusher.flush(['/r/c/meta', '/r/c', '/r']),
+    ])
+    assert.ok(Date.now() - started >= 15, 'the flush did not wait for more paths')
+    assert.deepEqual(calls, ['/r/a/meta', '/r/a', '/r/b/meta', '/r/b', '/r/c/meta', '/r/c', '/r'])
+  })
+
+  test('one fsync in flight; what piles up during a batch is the next batch, each path once, a repeated directory last', async () => {
     const calls: string[] = []
     let inFlight = 0
     let maxInFlight = 0
@@ -24,9 +37,11 @@ describe('Flusher (background fsyncs, one at a time)', () => {
         await new Promise((resolve) => setTimeout(resolve, 5))
         inFlight--
       },
+      0,
     )
     const first = flusher.flush(['/r/a/meta', '/r/a', '/r'])
-    // Asked while the first batch runs: the next batch, with /r once and after /r/b.
+    await new Promise((resolve) => setImmediate(resolve)) // the first batch has started
+    // Asked while the first batch runs: the next batch, with /r once and last.
     const second = flusher.flush(['/r/b/meta', '/r/b', '/r'])
     const third = flusher.flush(['/r/c/meta', '/r/c', '/r'])
     await Promise.all([first, second, third])
