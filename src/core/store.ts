@@ -9,7 +9,7 @@ import {DotError, errnoCode, exists, inUse, invalid, wrap} from './errors.js'
 import {Flusher} from './flusher.js'
 import {Layout} from './layout.js'
 import {type Logger, silentLogger} from './logger.js'
-import {readMetadata, writeMetadata} from './metadata.js'
+import {type Metadata, readMetadata, writeMetadata} from './metadata.js'
 import {overlayMountpoints, readMountinfo} from './mountinfo.js'
 import {validateName} from './names.js'
 import {type CreateOptions, parseCreateOptions} from './options.js'
@@ -207,16 +207,18 @@ export class VolumeStore {
   async create(name: string, rawOptions: unknown): Promise<Volume> {
     validateName(name)
     const options = parseCreateOptions(rawOptions)
-    await this.createParsed(name, options)
-    return this.get(name)
+    const meta = await this.createParsed(name, options)
+    // What was just written, not read back: a new volume has no records and nothing mounted.
+    return this.toVolume(name, meta, new Map(), false)
   }
 
-  private async createParsed(name: string, options: CreateOptions): Promise<void> {
+  private async createParsed(name: string, options: CreateOptions): Promise<Metadata> {
     // Base first: a refused create must leave nothing behind, not even a new root directory.
     await checkBase(options.base, this.root)
     mkdirSync(this.root, {recursive: true, mode: 0o711})
     // No volume lock to take yet: in this process the queue orders creates of one name; across
     // processes the rename into place decides (it fails on the volume another create put there first).
+    const meta: Metadata = {base: options.base, volatile: options.volatile, createdAt: new Date()}
     await this.locks.serialize(name, async () => {
       if (lstatSync(this.layout.volume(name), {throwIfNoEntry: false})) throw exists(`volume "${name}" already exists`, {name})
       // Built complete under a scratch name, then renamed into place: a crash leaves a `.tmp-*` that
@@ -231,7 +233,7 @@ export class VolumeStore {
         this.crash('create:after-tmp')
         mkdirSync(path.join(tmp, 'upper'), {mode: 0o755})
         mkdirSync(path.join(tmp, 'activemounts'), {mode: 0o755})
-        writeMetadata(path.join(tmp, 'metadata.json'), {...options, createdAt: new Date()})
+        writeMetadata(path.join(tmp, 'metadata.json'), meta)
         this.crash('create:before-rename')
         renameSync(tmp, this.layout.volume(name))
       } catch (err) {
@@ -250,6 +252,7 @@ export class VolumeStore {
       this.inBackground(this.flusher.flush([this.layout.metadata(name), this.layout.volume(name), this.root]))
       this.logger.info(`created volume "${name}" on ${options.base}${options.volatile ? ' (volatile)' : ''}`)
     })
+    return meta
   }
 
   /**
