@@ -95,6 +95,25 @@ describe('dot gc findings and exit codes', rootOnly(), () => {
     assert.ok(!fs.existsSync(trash))
   })
 
+  test("a create in progress in another process (its scratch directory flocked) is skipped; once its holder is killed, swept", async () => {
+    const scratch = path.join(tmp.root, '.tmp-building-k3j9x2aa')
+    fs.mkdirSync(path.join(scratch, 'upper'), {recursive: true})
+    // The lock a create holds from its mkdir to its rename: flock(2) on the scratch directory.
+    const holder = execa('flock', ['--no-fork', '--exclusive', scratch, 'sh', '-c', 'echo held; exec sleep 60'], {reject: false})
+    await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()))
+    try {
+      const busy = parseJson(await dot('gc', '--json')) as {findings: Finding[]}
+      assert.deepEqual(busy.findings, [], 'gc swept or reported a create that is still running')
+      assert.ok(fs.existsSync(scratch))
+    } finally {
+      holder.kill('SIGKILL')
+      await holder
+    }
+    const swept = parseJson(await dot('gc', '--json')) as {findings: Finding[]}
+    assert.deepEqual(swept.findings.map((f) => [f.volume, f.problem, f.status]), [['building', 'leftover of an interrupted create', 'repaired']])
+    assert.ok(!fs.existsSync(scratch))
+  })
+
   test('two overlays stacked on one mountpoint are reported, not touched; the last unmount clears both', async () => {
     const base = tmp.base('b3', {f: 'x'})
     assert.equal((await dot('create', 's', '--base', base)).code, 0)
