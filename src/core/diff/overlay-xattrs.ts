@@ -1,6 +1,5 @@
-import {createRequire} from 'node:module'
+import {type Libc, libc} from '../system/libc.js'
 
-type Koffi = typeof import('koffi')
 type LgetxattrFn = (path: string, name: string, value: Buffer | null, size: number) => number
 
 /**
@@ -9,15 +8,13 @@ type LgetxattrFn = (path: string, name: string, value: Buffer | null, size: numb
  * 10,000 directories would cost seconds. Reading `trusted.*` needs CAP_SYS_ADMIN, as overlayfs itself.
  */
 export class OverlayXattrs {
-  private readonly koffi: Koffi
+  private readonly libc: Libc
   private readonly lgetxattr: LgetxattrFn
   private readonly buffer = Buffer.alloc(4096)
 
   constructor() {
-    const require = createRequire(import.meta.url)
-    this.koffi = require('koffi') as Koffi
-    const libc = this.koffi.load('libc.so.6')
-    this.lgetxattr = libc.func('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)') as unknown as LgetxattrFn
+    this.libc = libc()
+    this.lgetxattr = this.libc.lib.func('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)') as unknown as LgetxattrFn
   }
 
   /** `trusted.overlay.opaque=y`: the directory hides whatever the lower layers hold at its path. */
@@ -37,10 +34,10 @@ export class OverlayXattrs {
   get(path: string, name: string): string | undefined {
     const n = this.lgetxattr(path, name, this.buffer, this.buffer.length)
     if (n >= 0) return this.buffer.subarray(0, n).toString('utf8')
-    const errno = this.koffi.errno()
-    const {ENODATA, ENOTSUP, EOPNOTSUPP} = this.koffi.os.errno as Record<string, number>
+    const errno = this.libc.koffi.errno()
+    const {ENODATA, ENOTSUP, EOPNOTSUPP} = this.libc.koffi.os.errno as Record<string, number>
     if (errno === ENODATA || errno === ENOTSUP || errno === EOPNOTSUPP) return undefined
-    const name_ = Object.entries(this.koffi.os.errno).find(([, v]) => v === errno)?.[0] ?? `errno ${errno}`
+    const name_ = this.libc.errnoName(errno)
     throw Object.assign(new Error(`lgetxattr ${path} ${name}: ${name_}`), {code: name_})
   }
 }

@@ -1,14 +1,11 @@
-import {createRequire} from 'node:module'
-
-type Koffi = typeof import('koffi')
+import {type Libc, libc} from './libc.js'
 
 const LOCK_EX = 2
 const LOCK_NB = 4
 const EINTR = 4
 const EWOULDBLOCK = 11
 
-let flockFn: ((fd: number, operation: number) => number) | undefined
-let koffi: Koffi | undefined
+let loaded: {c: Libc; flock: (fd: number, operation: number) => number} | undefined
 
 /**
  * One non-blocking try at an exclusive flock(2) on `fd`: true when taken, false when another open file
@@ -17,15 +14,15 @@ let koffi: Koffi | undefined
  * ever left behind by a killed process.
  */
 export function tryLockExclusive(fd: number): boolean {
-  if (!flockFn) {
-    koffi = createRequire(import.meta.url)('koffi') as Koffi
-    flockFn = koffi.load('libc.so.6').func('int flock(int fd, int operation)') as unknown as (fd: number, operation: number) => number
+  if (!loaded) {
+    const c = libc()
+    loaded = {c, flock: c.lib.func('int flock(int fd, int operation)') as unknown as (fd: number, operation: number) => number}
   }
   for (;;) {
-    if (flockFn(fd, LOCK_EX | LOCK_NB) === 0) return true
-    const errno = koffi!.errno()
+    if (loaded.flock(fd, LOCK_EX | LOCK_NB) === 0) return true
+    const errno = loaded.c.koffi.errno()
     if (errno === EWOULDBLOCK) return false
     if (errno === EINTR) continue
-    throw Object.assign(new Error(`flock failed: errno ${errno}`), {errno})
+    throw Object.assign(new Error(`flock(2) failed: ${loaded.c.errnoName(errno)}`), {code: loaded.c.errnoName(errno)})
   }
 }

@@ -1,12 +1,11 @@
-import {createRequire} from 'node:module'
 import {performance} from 'node:perf_hooks'
 
 import type {OverlayMount} from '../overlay-options.js'
+import {type Libc, libc} from './libc.js'
 import {MountSyscallError, type Mounter} from './mounter.js'
 
 const MNT_DETACH = 2
 
-type Koffi = typeof import('koffi')
 type AsyncFn = {async: (...args: unknown[]) => void} & ((...args: unknown[]) => number)
 
 /**
@@ -23,24 +22,20 @@ type AsyncFn = {async: (...args: unknown[]) => void} & ((...args: unknown[]) => 
  */
 export class SyscallMounter implements Mounter {
   readonly kind = 'syscall' as const
-  private readonly koffi: Koffi
+  private readonly libc: Libc
   private readonly mountFn: AsyncFn
   private readonly umount2Fn: AsyncFn
-  private readonly errnoNames: Map<number, string>
 
   /** A failed mount(2) slower than this is not repeated on the event loop to learn its errno. */
   private readonly errnoProbeMaxMs: number
 
   constructor(options: {errnoProbeMaxMs?: number} = {}) {
     this.errnoProbeMaxMs = options.errnoProbeMaxMs ?? 50
-    const require = createRequire(import.meta.url)
-    this.koffi = require('koffi') as Koffi
-    const libc = this.koffi.load('libc.so.6')
-    this.mountFn = libc.func(
+    this.libc = libc()
+    this.mountFn = this.libc.lib.func(
       'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)',
     ) as unknown as AsyncFn
-    this.umount2Fn = libc.func('int umount2(const char *target, int flags)') as unknown as AsyncFn
-    this.errnoNames = new Map(Object.entries(this.koffi.os.errno).map(([name, n]) => [n, name]))
+    this.umount2Fn = this.libc.lib.func('int umount2(const char *target, int flags)') as unknown as AsyncFn
   }
 
   async mount(m: OverlayMount): Promise<void> {
@@ -70,7 +65,6 @@ export class SyscallMounter implements Mounter {
   }
 
   private errnoName(): string {
-    const n = this.koffi.errno()
-    return this.errnoNames.get(n) ?? `errno ${n}`
+    return this.libc.errnoName(this.libc.koffi.errno())
   }
 }
