@@ -5,7 +5,7 @@ import path from 'node:path'
 import {checkBase} from './base-check.js'
 import {type CrashHook, crashHookFromEnv} from './crash-points.js'
 import {diskUsage} from './disk-usage.js'
-import {DotError, errnoCode, exists, inUse, invalid, wrap} from './errors.js'
+import {busy, DotError, errnoCode, exists, inUse, invalid, wrap} from './errors.js'
 import {Flusher} from './flusher.js'
 import {Layout} from './layout.js'
 import {type Logger, silentLogger} from './logger.js'
@@ -42,6 +42,8 @@ export interface StoreOptions {
   mounter?: Mounter
   logger?: Logger
   crashHook?: CrashHook
+  /** How a new volume's files and directories are made durable; fsync by default. */
+  sync?: (path: string) => Promise<void>
 }
 
 export const DEFAULT_ROOT = '/var/lib/docker-on-top'
@@ -68,6 +70,8 @@ export class VolumeStore {
   private readonly crash: CrashHook
   /** Makes new volumes durable after their Create was answered (see `createParsed`). */
   private readonly flusher: Flusher
+  /** New volumes whose flush is still pending: name -> its completion. */
+  private readonly unflushed = new Map<string, Promise<void>>()
   private mounterPromise: Promise<Mounter> | undefined
   /** Work that runs after the operation that started it answered (see `inBackground`); `close` awaits it. */
   private readonly cleanups = new Set<Promise<void>>()
@@ -79,7 +83,7 @@ export class VolumeStore {
     this.logger = options.logger ?? silentLogger
     this.locks = new VolumeLocks(this.layout, this.logger)
     this.crash = options.crashHook ?? crashHookFromEnv()
-    this.flusher = new Flusher((p, err) => this.logger.warn(`flushing ${p} to disk: ${err.message}`))
+    this.flusher = new Flusher((p, err) => this.logger.warn(`flushing ${p} to disk: ${err.message}`), options.sync)
     if (options.mounter) this.mounterPromise = Promise.resolve(options.mounter)
   }
 
@@ -230,6 +234,9 @@ export class VolumeStore {
         // Synchronous directory calls (µs each, local).
         mkdirSync(tmp, {mode: 0o711})
         lock = this.locks.lockDir(tmp)
+        // Held already: a sweep (dot gc in another process) took it between the mkdir and here, and is
+        // deleting it. Never build a volume in a directory someone else is deleting.
+        if (lock === undefined) throw busy(`creating volume "${name}": a concurrent dot gc took its scratch directory; try again`, {name})
         this.crash('create:after-tmp')
         mkdirSync(path.join(tmp, 'upper'), {mode: 0o755})
         mkdirSync(path.join(tmp, 'activemounts'), {mode: 0o755})
@@ -239,6 +246,7 @@ export class VolumeStore {
       } catch (err) {
         await fs.rm(tmp, {recursive: true, force: true}).catch(() => {})
         if (['ENOTEMPTY', 'EEXIST'].includes(errnoCode(err) ?? '')) throw exists(`volume "${name}" already exists`, {name})
+        if (err instanceof DotError) throw err
         throw wrap(`creating volume "${name}"`, err)
       } finally {
         if (lock !== undefined) closeSync(lock)
@@ -249,7 +257,15 @@ export class VolumeStore {
       // between loses a volume that holds no change yet, or leaves one whose metadata reads empty,
       // which is reported, never deleted (DESIGN.md §4); dockerd commits its own record of the volume
       // after our answer too.
-      this.inBackground(this.flusher.flush([this.layout.metadata(name), this.layout.volume(name), this.root]))
+      // Its first mount waits for the flush (`mount`): once a container writes into upper/, a power cut
+      // must not leave those changes in a volume whose metadata.json reads empty.
+      const flushed = this.flusher.flush([this.layout.metadata(name), this.layout.volume(name), this.root])
+      this.unflushed.set(name, flushed)
+      this.inBackground(
+        flushed.finally(() => {
+          if (this.unflushed.get(name) === flushed) this.unflushed.delete(name)
+        }),
+      )
       this.logger.info(`created volume "${name}" on ${options.base}${options.volatile ? ' (volatile)' : ''}`)
     })
     return meta
@@ -337,6 +353,7 @@ export class VolumeStore {
           await this.wipeChanges(name)
         }
         this.crash('mount:after-wipe')
+        await this.unflushed.get(name) // a volume created a moment ago reaches the disk before its first use
         // Synchronous: directories under the root, µs each, where four thread-pool round trips cost more.
         mkdirSync(this.layout.upper(name), {recursive: true, mode: 0o755})
         mkdirSync(this.layout.workdir(name), {recursive: true, mode: 0o700})

@@ -53,7 +53,14 @@ export class VolumeLocks {
       let fd = this.held.get(name)
       if (fd !== undefined) {
         this.held.delete(name)
-        if (!sameFile(fd, this.layout.volume(name))) fd = this.release(name, fd)
+        let same: boolean
+        try {
+          same = sameFile(fd, this.layout.volume(name))
+        } catch (err) {
+          this.release(name, fd) // never kept by accident: other processes would wait on it forever
+          throw wrap(`taking the lock of volume "${name}"`, err)
+        }
+        if (!same) fd = this.release(name, fd) // removed meanwhile: acquire says "no such volume"
       }
       fd ??= await this.acquire(name)
       try {

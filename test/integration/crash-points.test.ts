@@ -14,9 +14,7 @@ import {overlayCount} from './store-fixtures.js'
  * kill -9 at every injected crash point of create, remove, mount and unmount (DOT_CRASH_AT makes the
  * real CLI SIGKILL itself there), then `dot gc`: it must report and repair exactly what the crash left,
  * a second gc must find nothing, and the volume must mount again correctly (one overlay, the base and
- * every change the user did not ask to discard). A crashed process leaves its volume lock behind, and
- * proper-lockfile takes it over only once stale (10 s), so the cases run concurrently, each in its own
- * root.
+ * every change the user did not ask to discard). The cases run concurrently, each in its own root.
  */
 interface Case {
   point: CrashPoint

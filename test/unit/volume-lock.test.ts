@@ -84,6 +84,16 @@ describe('volume lock (flock(2) on the volume directory)', () => {
     await holder.exited
   })
 
+  test('in one process: a task queued behind a remove (its volume renamed away) is not found, and the lock is let go', async () => {
+    fs.mkdirSync(path.join(dir, 'h'))
+    const removing = locks.withLock('h', async () => fs.renameSync(path.join(dir, 'h'), path.join(dir, '.trash-h')))
+    const queued = locks.withLock('h', async () => assert.fail('ran on a removed volume'))
+    await removing
+    await assert.rejects(queued, {code: 'not-found', message: 'no such volume: h'})
+    assert.equal(lockIsFree(path.join(dir, '.trash-h')), true, 'the handed-over lock was kept')
+    fs.rmdirSync(path.join(dir, '.trash-h'))
+  })
+
   test('lockDir does not wait: undefined while another process holds the directory', async () => {
     const holder = await holdLock(volume, 'sleep 0.3')
     assert.equal(locks.lockDir(volume), undefined)
