@@ -16,6 +16,8 @@ export const FLUSH_DELAY_MS = 20
 export class Flusher {
   private readonly pending = new Set<string>()
   private running: Promise<void> | undefined
+  /** Ends the wait before the next batch early (see `hurry`). */
+  private wake: (() => void) | undefined
 
   constructor(
     private readonly onError: (path: string, err: Error) => void,
@@ -33,9 +35,23 @@ export class Flusher {
     return this.running
   }
 
+  /** Starts the batch waiting for more now: someone needs it on disk (a first mount of a new volume). */
+  hurry(): void {
+    this.wake?.()
+  }
+
   private async drain(): Promise<void> {
     try {
-      if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs))
+      if (this.delayMs > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.delayMs)
+          this.wake = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+        this.wake = undefined
+      }
       while (this.pending.size > 0) {
         const batch = [...this.pending]
         this.pending.clear()

@@ -353,7 +353,12 @@ export class VolumeStore {
           await this.wipeChanges(name)
         }
         this.crash('mount:after-wipe')
-        await this.unflushed.get(name) // a volume created a moment ago reaches the disk before its first use
+        // A volume created a moment ago reaches the disk before its first use.
+        const unflushed = this.unflushed.get(name)
+        if (unflushed) {
+          this.flusher.hurry()
+          await unflushed
+        }
         // Synchronous: directories under the root, µs each, where four thread-pool round trips cost more.
         mkdirSync(this.layout.upper(name), {recursive: true, mode: 0o755})
         mkdirSync(this.layout.workdir(name), {recursive: true, mode: 0o700})

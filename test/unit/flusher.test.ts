@@ -24,6 +24,17 @@ describe('Flusher (background fsyncs, one at a time)', () => {
     assert.deepEqual(calls, ['/r/a/meta', '/r/a', '/r/b/meta', '/r/b', '/r/c/meta', '/r/c', '/r'])
   })
 
+  test('hurry() starts the waiting batch at once', async () => {
+    const calls: string[] = []
+    const flusher = new Flusher(() => assert.fail('no error expected'), async (p) => void calls.push(p), 10_000)
+    const started = Date.now()
+    const done = flusher.flush(['/r/a/meta', '/r/a', '/r'])
+    flusher.hurry()
+    await done
+    assert.ok(Date.now() - started < 1000, 'the batch waited for its delay anyway')
+    assert.deepEqual(calls, ['/r/a/meta', '/r/a', '/r'])
+  })
+
   test('one fsync in flight; what piles up during a batch is the next batch, each path once, a repeated directory last', async () => {
     const calls: string[] = []
     let inFlight = 0
