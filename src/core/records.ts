@@ -96,7 +96,8 @@ export async function writeRecord(layout: Layout, name: string, id: string, coun
 /**
  * Writes the record of an ID that has none yet (count 1), in place: O_CREAT|O_EXCL, no temp file and
  * no rename. A crash mid-write leaves an empty or torn file, which reads as 1 (`decodeRecord`): the
- * count it was being given; a write that fails removes the file. EEXIST (a record appeared after all) falls back to the atomic update.
+ * count it was being given; a write that fails removes the file. EEXIST (a record appeared after
+ * all) falls back to the atomic update.
  */
 export async function createRecord(layout: Layout, name: string, id: string): Promise<void> {
   try {
