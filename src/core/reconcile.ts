@@ -87,8 +87,7 @@ export async function reconcile(store: VolumeStore, options: ReconcileOptions = 
  * while its lock is fresh: that recover is running. A create's `.tmp-<name>-<rand>` is swept holding
  * its flock, which the create holds from its mkdir until it renamed the entry into place: a create
  * running in another process is skipped, never cut short. Trash is committed garbage: deleted as is.
- * Overlays mounted
- * inside (a recover's view) are detached first: never delete through a mount.
+ * Overlays mounted inside (a recover's view) are detached first: never delete through a mount.
  */
 async function sweepScratch(store: VolumeStore, entryName: string, overlays: Map<string, number>, dryRun: boolean): Promise<Finding | undefined> {
   const full = path.join(store.layout.root, entryName)
