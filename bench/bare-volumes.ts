@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import {createRequire} from 'node:module'
 import path from 'node:path'
 
-import {overlayMount} from '../src/core/overlay-options.js'
+import {overlayMount} from '../src/core/kernel/overlay-options.js'
 
 type SyncFn = (...args: unknown[]) => number
 

@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 
-import {VolumeStore} from '../../src/core/store.js'
+import {VolumeStore} from '../../src/core/volume/store.js'
 import type {Bench} from '../context.js'
 import {Scratch} from '../fixtures.js'
 

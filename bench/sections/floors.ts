@@ -2,8 +2,8 @@ import fs from 'node:fs'
 import {createRequire} from 'node:module'
 import path from 'node:path'
 
-import {overlayMount} from '../../src/core/overlay-options.js'
-import {SyscallMounter} from '../../src/core/system/syscall-mounter.js'
+import {overlayMount} from '../../src/core/kernel/overlay-options.js'
+import {SyscallMounter} from '../../src/core/kernel/syscall-mounter.js'
 import type {Bench} from '../context.js'
 import {Scratch} from '../fixtures.js'
 

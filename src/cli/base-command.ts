@@ -1,6 +1,6 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
-import {DEFAULT_ROOT, VolumeStore} from '../core/store.js'
+import {DEFAULT_ROOT, VolumeStore} from '../core/volume/store.js'
 import type {DotError} from '../core/errors.js'
 import {exitCodeFor} from './exit-codes.js'
 import {toDotError} from './to-dot-error.js'

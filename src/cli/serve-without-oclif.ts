@@ -1,4 +1,4 @@
-import {DEFAULT_ROOT} from '../core/store.js'
+import {DEFAULT_ROOT} from '../core/volume/store.js'
 import {exitCodeFor} from './exit-codes.js'
 import {isDriverName, runServe, SERVE_LOG_LEVELS, type ServeFlags, type ServeLogLevel} from './run-serve.js'
 import {toDotError} from './to-dot-error.js'

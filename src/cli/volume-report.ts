@@ -1,4 +1,4 @@
-import type {Volume, VolumeStore} from '../core/store.js'
+import type {Volume, VolumeStore} from '../core/volume/store.js'
 
 /**
  * One volume as `dot inspect` and `dot ls --json` print it (the shape of `docker volume inspect`, in

@@ -3,7 +3,7 @@ import {Args} from '@oclif/core'
 import {DotCommand} from '../cli/base-command.js'
 import {diffVolume} from '../core/diff/diff-volume.js'
 import type {Change} from '../core/diff/changes.js'
-import {VolumeStore} from '../core/store.js'
+import {VolumeStore} from '../core/volume/store.js'
 
 export default class Diff extends DotCommand<typeof Diff> {
   static override summary = "Show what a volume changed in its base, like docker diff"
@@ -18,7 +18,7 @@ export default class Diff extends DotCommand<typeof Diff> {
 
   async run(): Promise<Change[]> {
     const store = await VolumeStore.open({root: this.flags.root})
-    const {changes} = await diffVolume(store, this.args.name)
+    const {changes} = await diffVolume(store.context, this.args.name)
     if (changes.length > 0) this.print(changes.map((c) => `${c.kind} ${c.path}`).join('\n'))
     return changes
   }

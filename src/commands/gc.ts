@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {DotCommand} from '../cli/base-command.js'
-import {type GcResult, gc} from '../core/gc/gc.js'
-import {VolumeStore} from '../core/store.js'
+import {type GcResult, gc} from '../core/repair/gc.js'
+import {VolumeStore} from '../core/volume/store.js'
 
 export default class Gc extends DotCommand<typeof Gc> {
   static override summary = 'Find and repair what crashes and reboots left behind'
@@ -23,7 +23,7 @@ export default class Gc extends DotCommand<typeof Gc> {
 
   async run(): Promise<GcResult> {
     const store = await VolumeStore.open({root: this.flags.root})
-    const result = await gc(store, {dryRun: this.flags['dry-run'], stale: this.flags.stale})
+    const result = await gc(store.context, {dryRun: this.flags['dry-run'], stale: this.flags.stale})
     await store.close()
     if (!this.jsonEnabled()) {
       this.print(result.findings.length === 0 ? 'nothing to repair' : await renderFindings(result))

@@ -4,7 +4,7 @@ import {DotCommand} from '../cli/base-command.js'
 import {ProgressBar} from '../cli/progress-bar.js'
 import {invalid} from '../core/errors.js'
 import {type RecoverResult, recoverToDirectory, recoverToTar} from '../core/recover/recover.js'
-import {VolumeStore} from '../core/store.js'
+import {VolumeStore} from '../core/volume/store.js'
 
 export default class Recover extends DotCommand<typeof Recover> {
   static override summary = "Salvage a volume's content (base plus changes) without changing the volume"
@@ -52,7 +52,7 @@ export default class Recover extends DotCommand<typeof Recover> {
     let result: RecoverResult
     try {
       const run = {...options, signal: abort.signal}
-      result = flags.tar ? await recoverToTar(store, this.args.name, process.stdout, run) : await recoverToDirectory(store, this.args.name, flags.to!, run)
+      result = flags.tar ? await recoverToTar(store.context, this.args.name, process.stdout, run) : await recoverToDirectory(store.context, this.args.name, flags.to!, run)
     } finally {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)

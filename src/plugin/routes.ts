@@ -1,8 +1,8 @@
 import path from 'node:path'
 
 import {DotError} from '../core/errors.js'
-import type {Volume, VolumeStore} from '../core/store.js'
-import {validateName} from '../core/names.js'
+import type {Volume, VolumeStore} from '../core/volume/store.js'
+import {validateName} from '../core/disk/names.js'
 import {RequestError} from './errors.js'
 import {
   type ActivateResponse,

@@ -1,5 +1,5 @@
-import {reconcile} from '../core/reconcile.js'
-import {VolumeStore} from '../core/store.js'
+import {reconcile} from '../core/repair/reconcile.js'
+import {VolumeStore} from '../core/volume/store.js'
 import type {Logger} from '../core/logger.js'
 import {PluginServer} from './server.js'
 import {prepareSocket} from './socket-file.js'
@@ -50,7 +50,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     // Repairs run once the socket answers: dockerd waits on a legacy plugin at its own start (§9.10),
     // and with 10,000 volumes reconciling takes about a second. Requests meanwhile are safe: every repair
     // re-checks and runs under the volume's lock, and Mount and Unmount handle stale records themselves.
-    const reconciled = reconcile(store)
+    const reconciled = reconcile(store.context)
       .then((findings) => {
         for (const finding of findings) {
           const line = `reconcile: ${finding.volume ? `volume "${finding.volume}": ` : ''}${finding.problem} (${finding.path}): ${finding.action}`
@@ -60,7 +60,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       })
       .catch((err: Error) => logger.error(`reconcile: ${err.message}`))
     // Loads the FFI now rather than on the first Mount, and says which way mounts will be made.
-    const mounted = store
+    const mounted = store.context
       .mounter()
       .then((mounter) => logger.debug(`mounting with ${mounter.constructor.name}`))
       .catch((err: Error) => logger.error(`loading the mounter: ${err.message}`))

@@ -4,7 +4,7 @@ import {performance} from 'node:perf_hooks'
 
 import {busy, errnoCode} from '../core/errors.js'
 import type {Logger} from '../core/logger.js'
-import type {VolumeStore} from '../core/store.js'
+import type {VolumeStore} from '../core/volume/store.js'
 import {ClientGoneError, parseBody, readBody} from './body.js'
 import {RequestError, isUserError, toDotError} from './errors.js'
 import {ROUTES, type RouteResult} from './routes.js'

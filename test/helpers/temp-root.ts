@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import {parseMountinfo} from '../../src/core/mountinfo.js'
+import {parseMountinfo} from '../../src/core/kernel/mountinfo.js'
 
 /**
  * A scratch directory for one test file: `<dir>/root` for the store, and `base(name)` for base

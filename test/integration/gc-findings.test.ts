@@ -5,7 +5,7 @@ import {after, before, describe, test} from 'node:test'
 
 import {execa} from 'execa'
 
-import type {Finding} from '../../src/core/reconcile.js'
+import type {Finding} from '../../src/core/repair/reconcile.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {parseJson, runDot} from '../helpers/run-dot.js'
 import {TempRoot} from '../helpers/temp-root.js'

@@ -4,8 +4,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
-import {overlayMountpoints, parseMountinfo} from '../../src/core/mountinfo.js'
-import {overlayMountedOn} from '../../src/core/overlay-mounted.js'
+import {overlayMountpoints, parseMountinfo} from '../../src/core/kernel/mountinfo.js'
+import {overlayMountedOn} from '../../src/core/kernel/overlay-mounted.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
 

@@ -5,7 +5,7 @@ import {after, before, describe, test} from 'node:test'
 
 import {execa} from 'execa'
 
-import {VolumeStore} from '../../src/core/store.js'
+import {VolumeStore} from '../../src/core/volume/store.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {DOT_BIN, parseJson, runDot} from '../helpers/run-dot.js'
 import {TempRoot} from '../helpers/temp-root.js'

@@ -3,8 +3,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
-import {reconcile} from '../../src/core/reconcile.js'
-import {VolumeStore} from '../../src/core/store.js'
+import {reconcile} from '../../src/core/repair/reconcile.js'
+import {VolumeStore} from '../../src/core/volume/store.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
 import {fingerprint, overlayCount} from './store-fixtures.js'
@@ -57,7 +57,7 @@ describe('store: a busy last unmount', rootOnly(), () => {
     try {
       // As after a crash between unrecording and unmounting: the overlay is up, no record says why.
       fs.rmSync(path.join(store.layout.activeMounts('held-at-start'), 'gone'))
-      const findings = (await reconcile(store)).filter((f) => f.volume === 'held-at-start')
+      const findings = (await reconcile(store.context)).filter((f) => f.volume === 'held-at-start')
       assert.equal(findings.length, 1, JSON.stringify(findings))
       assert.equal(findings[0].repaired, false)
       assert.match(findings[0].action, /busy/)
@@ -65,7 +65,7 @@ describe('store: a busy last unmount', rootOnly(), () => {
     } finally {
       fs.closeSync(fd)
     }
-    const findings = (await reconcile(store)).filter((f) => f.volume === 'held-at-start')
+    const findings = (await reconcile(store.context)).filter((f) => f.volume === 'held-at-start')
     assert.equal(findings.length, 1)
     assert.equal(findings[0].repaired, true)
     assert.equal(overlayCount(mp), 0)

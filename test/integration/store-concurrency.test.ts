@@ -5,7 +5,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, test} from 'node:test'
 
-import {VolumeStore} from '../../src/core/store.js'
+import {VolumeStore} from '../../src/core/volume/store.js'
 import {rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
 import {overlayCount, recordFiles, useStore} from './store-fixtures.js'
@@ -13,7 +13,7 @@ import {overlayCount, recordFiles, useStore} from './store-fixtures.js'
 const ids = (prefix: string, n: number) => Array.from({length: n}, (_, i) => `${prefix}${i}`)
 
 /** The compiled store, for child processes that use the core directly (no CLI start-up cost). */
-const STORE_JS = fileURLToPath(new URL('../../src/core/store.js', import.meta.url))
+const STORE_JS = fileURLToPath(new URL('../../src/core/volume/store.js', import.meta.url))
 
 /** Runs `op` (mount|unmount) for each ID concurrently in a separate node process on the same root. */
 function inChildProcess(root: string, op: 'mount' | 'unmount', name: string, mountIds: string[]): Promise<void> {

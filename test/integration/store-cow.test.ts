@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {describe, test} from 'node:test'
 
-import {VolumeStore} from '../../src/core/store.js'
+import {VolumeStore} from '../../src/core/volume/store.js'
 import {rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
 import {fingerprint, isWhiteout, overlayCount, recordFiles, useStore} from './store-fixtures.js'

@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
-import {VolumeStore} from '../../src/core/store.js'
+import {VolumeStore} from '../../src/core/volume/store.js'
 import {TempRoot} from '../helpers/temp-root.js'
 
 /** Create touches no mounts, so this suite runs without root too. */

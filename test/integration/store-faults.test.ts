@@ -5,7 +5,7 @@ import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
 import {DotError} from '../../src/core/errors.js'
-import {VolumeStore} from '../../src/core/store.js'
+import {VolumeStore} from '../../src/core/volume/store.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
 import {overlayCount, recordFiles} from './store-fixtures.js'

@@ -3,8 +3,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {after, before} from 'node:test'
 
-import {parseMountinfo} from '../../src/core/mountinfo.js'
-import {VolumeStore} from '../../src/core/store.js'
+import {parseMountinfo} from '../../src/core/kernel/mountinfo.js'
+import {VolumeStore} from '../../src/core/volume/store.js'
 import {assertRoot} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
 

@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {after, describe, test} from 'node:test'
 
-import {checkBase, isInside} from '../../src/core/base-check.js'
+import {checkBase, isInside} from '../../src/core/volume/base-check.js'
 import {DotError} from '../../src/core/errors.js'
 
 describe('isInside', () => {

@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {after, describe, test} from 'node:test'
 
-import {Flusher} from '../../src/core/flusher.js'
+import {Flusher} from '../../src/core/disk/flusher.js'
 
 describe('Flusher (background fsyncs, one at a time)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dot-flush-'))

@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {after, describe, test} from 'node:test'
 
-import {dockerSocketPath, dockerVolumesInUse} from '../../src/core/gc/docker-usage.js'
+import {dockerSocketPath, dockerVolumesInUse} from '../../src/core/repair/docker-usage.js'
 
 /**
  * How gc reads dockerd's answer. A small HTTP server on a real unix socket plays dockerd's

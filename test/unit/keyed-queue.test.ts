@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {describe, test} from 'node:test'
 
-import {KeyedQueue} from '../../src/core/keyed-queue.js'
+import {KeyedQueue} from '../../src/core/volume/keyed-queue.js'
 
 describe('keyed queue', () => {
   test('tasks of one key run one at a time, in arrival order', async () => {

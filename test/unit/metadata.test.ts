@@ -5,7 +5,7 @@ import path from 'node:path'
 import {after, describe, test} from 'node:test'
 
 import {DotError} from '../../src/core/errors.js'
-import {decodeMetadata, encodeMetadata, readMetadata, writeMetadata} from '../../src/core/metadata.js'
+import {decodeMetadata, encodeMetadata, readMetadata, writeMetadata} from '../../src/core/disk/metadata.js'
 
 const noFallback = () => assert.fail('the fallback time must not be used when CreatedAt is present')
 

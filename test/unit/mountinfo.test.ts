@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 
-import {overlayMountpoints, parseMountinfo, readMountinfo, unescapeMountinfo} from '../../src/core/mountinfo.js'
+import {overlayMountpoints, parseMountinfo, readMountinfo, unescapeMountinfo} from '../../src/core/kernel/mountinfo.js'
 
 // Lines as proc(5) documents them, taken from a real /proc/self/mountinfo and adapted.
 const SAMPLE = [

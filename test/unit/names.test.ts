@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 
 import {DotError} from '../../src/core/errors.js'
-import {NAME_MAX_LENGTH, validateName} from '../../src/core/names.js'
+import {NAME_MAX_LENGTH, validateName} from '../../src/core/disk/names.js'
 
 /** Asserts that `name` is refused as invalid input, with a message matching `message`. */
 function refused(name: unknown, message: RegExp): void {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 
 import {DotError} from '../../src/core/errors.js'
-import {ALLOWED_OPTIONS, parseCreateOptions, parseVolatile} from '../../src/core/options.js'
+import {ALLOWED_OPTIONS, parseCreateOptions, parseVolatile} from '../../src/core/volume/options.js'
 
 function refused(opts: unknown, message: RegExp): DotError {
   let caught: unknown

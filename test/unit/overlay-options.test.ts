@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 
-import {escapeOverlayPath, overlayMount, readOnlyOverlayMount} from '../../src/core/overlay-options.js'
+import {escapeOverlayPath, overlayMount, readOnlyOverlayMount} from '../../src/core/kernel/overlay-options.js'
 
 describe('overlay options', () => {
   test('plain paths are passed as they are', () => {

@@ -5,8 +5,8 @@ import path from 'node:path'
 import {after, describe, test} from 'node:test'
 
 import {DotError} from '../../src/core/errors.js'
-import {Layout} from '../../src/core/layout.js'
-import {decodeRecord, encodeRecord, listRecordIds, readRecord, readRecords, validateMountId, writeRecord} from '../../src/core/records.js'
+import {Layout} from '../../src/core/disk/layout.js'
+import {decodeRecord, encodeRecord, listRecordIds, readRecord, readRecords, validateMountId, writeRecord} from '../../src/core/disk/records.js'
 
 describe('mount records', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dot-test-records-'))

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 
 import {parseServeArgs} from '../../src/cli/serve-without-oclif.js'
-import {DEFAULT_ROOT} from '../../src/core/store.js'
+import {DEFAULT_ROOT} from '../../src/core/volume/store.js'
 
 /** `dot serve` skips oclif only for command lines it understands exactly; the rest goes to oclif. */
 describe('dot serve without oclif: which command lines take the fast path', () => {

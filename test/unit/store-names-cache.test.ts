@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {after, describe, test} from 'node:test'
 
-import {VolumeStore} from '../../src/core/store.js'
+import {VolumeStore} from '../../src/core/volume/store.js'
 
 /**
  * store.names() reuses its listing while the root's mtime is unchanged (a stat instead of a readdir

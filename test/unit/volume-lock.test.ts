@@ -5,9 +5,10 @@ import os from 'node:os'
 import path from 'node:path'
 import {after, describe, test} from 'node:test'
 
-import {Layout} from '../../src/core/layout.js'
-import {VolumeStore} from '../../src/core/store.js'
-import {VolumeLocks} from '../../src/core/volume-lock.js'
+import {Layout} from '../../src/core/disk/layout.js'
+import {VolumeStore} from '../../src/core/volume/store.js'
+import {tryLockDir} from '../../src/core/kernel/flock.js'
+import {VolumeLocks} from '../../src/core/volume/lock.js'
 
 /** Whether some other process could take the flock on `file` right now (util-linux flock(1), non-blocking). */
 function lockIsFree(file: string): boolean {
@@ -94,11 +95,11 @@ describe('volume lock (flock(2) on the volume directory)', () => {
     fs.rmdirSync(path.join(dir, '.trash-h'))
   })
 
-  test('lockDir does not wait: undefined while another process holds the directory', async () => {
+  test('tryLockDir does not wait: undefined while another process holds the directory', async () => {
     const holder = await holdLock(volume, 'sleep 0.3')
-    assert.equal(locks.lockDir(volume), undefined)
+    assert.equal(tryLockDir(volume), undefined)
     await holder.exited
-    const fd = locks.lockDir(volume)
+    const fd = tryLockDir(volume)
     assert.notEqual(fd, undefined)
     assert.equal(lockIsFree(volume), false)
     fs.closeSync(fd!)

@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises'
 
 import {DotError, errnoCode, invalid} from '../errors.js'
-import {readMetadata} from '../metadata.js'
-import {validateName} from '../names.js'
-import type {VolumeStore} from '../store.js'
+import {readMetadata} from '../disk/metadata.js'
+import {validateName} from '../disk/names.js'
+import type {StoreContext} from '../volume/context.js'
 import {type Changes, computeChanges} from './changes.js'
 
 /**
@@ -12,9 +12,9 @@ import {type Changes, computeChanges} from './changes.js'
  * moving target). Needs root: overlayfs keeps opaque and redirect marks in `trusted.*` xattrs, which
  * other users cannot see (lgetxattr answers ENODATA, which would silently turn into a wrong diff).
  */
-export async function diffVolume(store: VolumeStore, name: string): Promise<Changes> {
+export async function diffVolume(ctx: StoreContext, name: string): Promise<Changes> {
   validateName(name)
-  const meta = await readMetadata(store.layout.metadata(name), name)
+  const meta = await readMetadata(ctx.layout.metadata(name), name)
   if (process.geteuid?.() !== 0) {
     throw new DotError('unsupported', 'dot diff must run as root: overlayfs keeps its opaque-directory marks in trusted.* xattrs, which only root can read')
   }
@@ -24,6 +24,6 @@ export async function diffVolume(store: VolumeStore, name: string): Promise<Chan
     if (errnoCode(err) === 'ENOENT') throw invalid(`base "${meta.base}" of volume "${name}" does not exist`, {name, base: meta.base})
     throw err
   }
-  const {OverlayXattrs} = await import('./overlay-xattrs.js')
-  return computeChanges(store.layout.upper(name), meta.base, new OverlayXattrs())
+  const {OverlayXattrs} = await import('../kernel/overlay-xattrs.js')
+  return computeChanges(ctx.layout.upper(name), meta.base, new OverlayXattrs())
 }

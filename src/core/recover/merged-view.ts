@@ -2,10 +2,11 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import {DotError, errnoCode, inUse, invalid, wrap} from '../errors.js'
-import {type Metadata, readMetadata} from '../metadata.js'
-import {validateName} from '../names.js'
-import {readOnlyOverlayMount} from '../overlay-options.js'
-import type {VolumeStore} from '../store.js'
+import {type Metadata, readMetadata} from '../disk/metadata.js'
+import {validateName} from '../disk/names.js'
+import {readOnlyOverlayMount} from '../kernel/overlay-options.js'
+import type {StoreContext} from '../volume/context.js'
+import {getVolume} from '../volume/read.js'
 
 /** Scratch entries of running recovers: `<root>/.tmp-recover-<name>-<rand>/`, swept by reconcile after a crash. */
 export const RECOVER_SCRATCH_PREFIX = '.tmp-recover-'
@@ -35,14 +36,14 @@ export interface MergedView {
  * not held during the copy, which can take minutes, longer than dockerd waits for a Mount.
  */
 export async function withMergedView<T>(
-  store: VolumeStore,
+  ctx: StoreContext,
   name: string,
   options: {force: boolean},
   task: (view: MergedView) => Promise<T>,
 ): Promise<T> {
   validateName(name)
-  const meta = await readMetadata(store.layout.metadata(name), name)
-  const volume = await store.get(name)
+  const meta = await readMetadata(ctx.layout.metadata(name), name)
+  const volume = await getVolume(ctx, name)
   const ids = Object.keys(volume.mounts)
   const wasInUse = volume.mounted || ids.length > 0
   if (wasInUse && !options.force) {
@@ -54,20 +55,20 @@ export async function withMergedView<T>(
   await checkBaseDir(name, meta.base)
 
   const {default: lockfile} = await import('proper-lockfile')
-  const scratch = store.layout.scratch('tmp', `recover-${name}`)
+  const scratch = ctx.layout.scratch('tmp', `recover-${name}`)
   const dir = path.join(scratch, 'view')
   await fs.mkdir(dir, {recursive: true, mode: 0o700})
   const release = await lockfile.lock(scratch, {
     realpath: false,
     lockfilePath: path.join(scratch, SCRATCH_LOCK),
     stale: SCRATCH_LOCK_STALE_MS,
-    onCompromised: (err) => store.logger.warn(`recover of "${name}": lock of ${scratch} compromised: ${err.message}`),
+    onCompromised: (err) => ctx.logger.warn(`recover of "${name}": lock of ${scratch} compromised: ${err.message}`),
   })
-  const mounter = await store.mounter()
+  const mounter = await ctx.mounter()
   let mounted = false
   try {
     // overlayfs needs two lower layers when there is no upper; a Go volume never mounted may lack upper/.
-    let upper = store.layout.upper(name)
+    let upper = ctx.layout.upper(name)
     if (!(await isDir(upper))) {
       upper = path.join(scratch, 'empty')
       await fs.mkdir(upper, {mode: 0o755})
@@ -80,14 +81,14 @@ export async function withMergedView<T>(
     mounted = true
     return await task({dir, scratch, meta, wasInUse})
   } finally {
-    if (mounted) await unmountView(store, dir)
+    if (mounted) await unmountView(ctx, dir)
     await release().catch(() => {})
-    await fs.rm(scratch, {recursive: true, force: true}).catch((err: Error) => store.logger.warn(`deleting ${scratch}: ${err.message} (dot gc will retry)`))
+    await fs.rm(scratch, {recursive: true, force: true}).catch((err: Error) => ctx.logger.warn(`deleting ${scratch}: ${err.message} (dot gc will retry)`))
   }
 }
 
-async function unmountView(store: VolumeStore, dir: string): Promise<void> {
-  const mounter = await store.mounter()
+async function unmountView(ctx: StoreContext, dir: string): Promise<void> {
+  const mounter = await ctx.mounter()
   try {
     await mounter.unmount(dir)
   } catch (err) {

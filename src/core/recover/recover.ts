@@ -3,9 +3,10 @@ import path from 'node:path'
 import type {Writable} from 'node:stream'
 
 import {computeChanges} from '../diff/changes.js'
-import {diskUsage} from '../disk-usage.js'
+import {diskUsage} from '../disk/disk-usage.js'
 import {DotError, errnoCode, exists, invalid, wrap} from '../errors.js'
-import type {VolumeStore} from '../store.js'
+import type {StoreContext} from '../volume/context.js'
+import {getVolume} from '../volume/read.js'
 import {tarCreateArgs, tarExtractArgs, TAR_EXIT_DIFFERS} from './gnu-tar.js'
 import {type MergedView, withMergedView} from './merged-view.js'
 import {copyCounting, spawnTar} from './tar-process.js'
@@ -40,10 +41,10 @@ export interface RecoverResult {
  * volume root's own mode, owner and times. The volume is not changed. On failure `target` may hold a
  * partial copy; the error says so.
  */
-export async function recoverToDirectory(store: VolumeStore, name: string, target: string, options: RecoverOptions = {}): Promise<RecoverResult> {
+export async function recoverToDirectory(ctx: StoreContext, name: string, target: string, options: RecoverOptions = {}): Promise<RecoverResult> {
   const dir = path.resolve(target)
-  await checkTarget(store, name, dir)
-  return recover(store, name, options, async (view, archive) => {
+  await checkTarget(ctx, name, dir)
+  return recover(ctx, name, options, async (view, archive) => {
     await fs.mkdir(dir, {recursive: true, mode: 0o700})
     const extract = spawnTar(tarExtractArgs(dir), ['pipe', 'ignore'])
     const extractFailed = (code: number, stderr: string) =>
@@ -65,26 +66,26 @@ export async function recoverToDirectory(store: VolumeStore, name: string, targe
 }
 
 /** Streams the volume as a tar archive (pax format) to `out`, e.g. process.stdout; never ends `out`. */
-export async function recoverToTar(store: VolumeStore, name: string, out: Writable, options: RecoverOptions = {}): Promise<RecoverResult> {
-  return recover(store, name, options, (_view, archive) => archive(out, false))
+export async function recoverToTar(ctx: StoreContext, name: string, out: Writable, options: RecoverOptions = {}): Promise<RecoverResult> {
+  return recover(ctx, name, options, (_view, archive) => archive(out, false))
 }
 
 type Archive = (out: Writable, end: boolean) => Promise<{warnings: string[]}>
 
 async function recover(
-  store: VolumeStore,
+  ctx: StoreContext,
   name: string,
   options: RecoverOptions,
   write: (view: MergedView, archive: Archive) => Promise<{warnings: string[]}>,
 ): Promise<RecoverResult> {
   const changesOnly = options.changesOnly ?? false
-  const result = await withMergedView(store, name, {force: options.force ?? false}, async (view) => {
+  const result = await withMergedView(ctx, name, {force: options.force ?? false}, async (view) => {
     let listFile: string | undefined
     let deleted: string[] = []
     let estimate: () => Promise<number> = () => diskUsage(view.dir)
     if (changesOnly) {
-      const {OverlayXattrs} = await import('../diff/overlay-xattrs.js')
-      const {changes, parents} = await computeChanges(store.layout.upper(name), view.meta.base, new OverlayXattrs())
+      const {OverlayXattrs} = await import('../kernel/overlay-xattrs.js')
+      const {changes, parents} = await computeChanges(ctx.layout.upper(name), view.meta.base, new OverlayXattrs())
       deleted = changes.filter((c) => c.kind === 'D').map((c) => c.path)
       const paths = ['.', ...[...parents, ...changes.filter((c) => c.kind !== 'D').map((c) => c.path)].sort().map((p) => `.${p}`)]
       listFile = path.join(view.scratch, 'paths')
@@ -103,7 +104,7 @@ async function recover(
   })
   const warnings = [...result.warnings]
   if (result.wasInUse) warnings.unshift(`volume "${name}" was in use while it was copied: the copy may be inconsistent`)
-  else if ((await store.get(name).catch(() => undefined))?.mounted) {
+  else if ((await getVolume(ctx, name).catch(() => undefined))?.mounted) {
     warnings.unshift(`volume "${name}" was mounted while it was being copied: the copy may be inconsistent`)
   }
   return {volume: name, changesOnly, ...result, warnings}
@@ -148,7 +149,7 @@ function interrupted(name: string): DotError {
  * `target` must be new or an empty directory, and outside the store root and the volume's base: the
  * base is never written to, and a copy inside the root would be inside some volume.
  */
-async function checkTarget(store: VolumeStore, name: string, dir: string): Promise<void> {
+async function checkTarget(ctx: StoreContext, name: string, dir: string): Promise<void> {
   try {
     const stat = await fs.stat(dir)
     if (!stat.isDirectory()) throw invalid(`${dir} exists and is not a directory; give a new or empty directory`, {to: dir})
@@ -157,10 +158,10 @@ async function checkTarget(store: VolumeStore, name: string, dir: string): Promi
     if (errnoCode(err) !== 'ENOENT') throw wrap(`checking ${dir}`, err)
   }
   const real = await realpathLoose(dir)
-  const {readMetadata} = await import('../metadata.js')
-  const base = await realpathLoose((await readMetadata(store.layout.metadata(name), name)).base)
+  const {readMetadata} = await import('../disk/metadata.js')
+  const base = await realpathLoose((await readMetadata(ctx.layout.metadata(name), name)).base)
   for (const [forbidden, what] of [
-    [store.root, 'the store root'],
+    [ctx.layout.root, 'the store root'],
     [base, `the base of volume "${name}"`],
   ] as const) {
     if (real === forbidden || real.startsWith(forbidden + '/')) throw invalid(`refusing to write into ${dir}: it is inside ${what} (${forbidden})`, {to: dir})

@@ -1,6 +1,8 @@
-import {type Finding, reconcile} from '../reconcile.js'
-import {readRecords, writeRecord} from '../records.js'
-import type {VolumeStore} from '../store.js'
+import {type Finding, reconcile} from './reconcile.js'
+import {readRecords, writeRecord} from '../disk/records.js'
+import type {StoreContext} from '../volume/context.js'
+import {listVolumes} from '../volume/read.js'
+import {teardown} from '../volume/teardown.js'
 import {dockerVolumesInUse} from './docker-usage.js'
 
 export interface GcOptions {
@@ -33,35 +35,35 @@ const DOCKER_MOUNT_ID = /^[0-9a-f]{64}$/
  * Records are read before dockerd is asked, and only those records are ever dropped: a container that
  * starts meanwhile mounts under a new ID, which this run never touches.
  */
-export async function gc(store: VolumeStore, options: GcOptions = {}): Promise<GcResult> {
+export async function gc(ctx: StoreContext, options: GcOptions = {}): Promise<GcResult> {
   const dryRun = options.dryRun ?? false
-  const findings = await reconcile(store, {dryRun})
-  const snapshot = (await store.list())
+  const findings = await reconcile(ctx, {dryRun})
+  const snapshot = (await listVolumes(ctx))
     .map((volume) => ({name: volume.name, ids: Object.keys(volume.mounts).filter((id) => DOCKER_MOUNT_ID.test(id))}))
     .filter((volume) => volume.ids.length > 0)
   const usage = await dockerVolumesInUse(options.env)
   if (!usage.reachable) return {findings, docker: {checked: false, host: usage.host, reason: usage.reason}}
   for (const {name, ids} of snapshot) {
     if (usage.volumes.has(name)) continue
-    findings.push(await staleFinding(store, name, ids, options))
+    findings.push(await staleFinding(ctx, name, ids, options))
   }
   return {findings, docker: {checked: true, host: usage.host, containers: usage.containers}}
 }
 
-async function staleFinding(store: VolumeStore, name: string, ids: string[], options: GcOptions): Promise<Finding> {
+async function staleFinding(ctx: StoreContext, name: string, ids: string[], options: GcOptions): Promise<Finding> {
   const finding = {
     volume: name,
-    path: store.layout.activeMounts(name),
+    path: ctx.layout.activeMounts(name),
     problem: `${ids.length} mount record(s) of dockerd (${ids.map((id) => id.slice(0, 12)).join(', ')}) but no container uses the volume (dockerd lost the Unmount)`,
   }
   if (!options.stale) return {...finding, action: `left alone (dot gc --stale drops the records and unmounts)`, repaired: false, status: 'reported'}
   if (options.dryRun) return {...finding, action: 'would be records dropped and overlay unmounted', repaired: false, status: 'would-repair'}
   try {
-    const action = await store.withVolumeLock(name, async () => {
-      const records = await readRecords(store.layout, name)
-      for (const id of ids) if (records.has(id)) await writeRecord(store.layout, name, id, 0)
+    const action = await ctx.locks.withLock(name, async () => {
+      const records = await readRecords(ctx.layout, name)
+      for (const id of ids) if (records.has(id)) await writeRecord(ctx.layout, name, id, 0)
       if ([...records.keys()].some((id) => !ids.includes(id))) return 'records dropped (other mounts remain: overlay kept)'
-      await store.teardown(name, {detachIfBusy: false})
+      await teardown(ctx, name, {detachIfBusy: false})
       return 'records dropped and overlay unmounted'
     })
     return {...finding, action, repaired: true, status: 'repaired'}

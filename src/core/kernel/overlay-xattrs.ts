@@ -1,4 +1,4 @@
-import {type Libc, libc} from '../system/libc.js'
+import {type Libc, libc} from './libc.js'
 
 type LgetxattrFn = (path: string, name: string, value: Buffer | null, size: number) => number
 

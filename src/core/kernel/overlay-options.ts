@@ -1,4 +1,4 @@
-import {MOUNT_SOURCE_PREFIX} from './layout.js'
+import {MOUNT_SOURCE_PREFIX} from '../disk/layout.js'
 
 /** A mount as data, computed by a pure function; performing it is the mounter's job (containerd style). */
 export interface OverlayMount {

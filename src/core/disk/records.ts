@@ -1,7 +1,7 @@
 import {readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
 
 import {writeFileAtomic} from './atomic-write.js'
-import {errnoCode, invalid} from './errors.js'
+import {errnoCode, invalid} from '../errors.js'
 import type {Layout} from './layout.js'
 
 /**

@@ -1,4 +1,4 @@
-import {invalid} from './errors.js'
+import {invalid} from '../errors.js'
 
 /** The Go original's contract. A leading [a-zA-Z0-9] means no name is a dot-entry of the root (scratch). */
 export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/

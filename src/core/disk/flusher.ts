@@ -1,4 +1,4 @@
-import {errnoCode} from './errors.js'
+import {errnoCode} from '../errors.js'
 import {syncPath} from './atomic-write.js'
 
 /** How long a flush waits for more paths before it starts (a group commit). */

@@ -1,6 +1,6 @@
 import path from 'node:path'
 
-import {invalid} from './errors.js'
+import {invalid} from '../errors.js'
 
 /** The options a volume is created with, as `docker volume create -o key=value` passes them. */
 export interface CreateOptions {

@@ -2,7 +2,7 @@ import {accessSync, constants, opendirSync, realpathSync} from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import {errnoCode, invalid} from './errors.js'
+import {errnoCode, invalid} from '../errors.js'
 
 /**
  * Checks that `base` can be a volume's lower layer: an existing, readable directory that neither lies

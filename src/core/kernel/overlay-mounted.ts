@@ -1,7 +1,7 @@
 import {statfsSync, statSync} from 'node:fs'
 import path from 'node:path'
 
-import {errnoCode, wrap} from './errors.js'
+import {errnoCode, wrap} from '../errors.js'
 
 /** OVERLAYFS_SUPER_MAGIC, include/uapi/linux/magic.h. */
 const OVERLAYFS_SUPER_MAGIC = 0x794c7630

@@ -1,4 +1,4 @@
-import type {OverlayMount} from '../overlay-options.js'
+import type {OverlayMount} from './overlay-options.js'
 
 /**
  * The only code that asks the kernel to mount or unmount. Failures are Errors whose `code` is the

@@ -1,4 +1,4 @@
-import type {OverlayMount} from '../overlay-options.js'
+import type {OverlayMount} from './overlay-options.js'
 import {MountSyscallError, type Mounter} from './mounter.js'
 
 /** The fallback where the in-process path is unavailable: mount(8)/umount(8) through execa (~4 ms each). */

@@ -1,9 +1,9 @@
 import fs from 'node:fs'
 
-import {busy, errnoCode, notFound, wrap} from './errors.js'
+import {busy, errnoCode, notFound, wrap} from '../errors.js'
 import {KeyedQueue} from './keyed-queue.js'
-import type {Layout} from './layout.js'
-import {tryLockExclusive} from './system/flock.js'
+import type {Layout} from '../disk/layout.js'
+import {sameFile, tryLockDir} from '../kernel/flock.js'
 
 export interface LockLogger {
   warn(message: string): void
@@ -19,7 +19,7 @@ const MAX_DELAY_MS = 50
  * One lock per volume shared by every process: `dot serve` and any `dot mount` run by hand take an
  * exclusive flock(2) on the volume's own directory, `<root>/<name>`. Inside one process a queue per
  * volume sits in front of it. Held for a whole remove, mount or unmount; a create holds the lock of the
- * scratch directory it builds the volume in (`lockDir`); reads take no lock.
+ * scratch directory it builds the volume in (`tryLockDir`); reads take no lock.
  *
  * Why flock on the directory, and not a lock file whose existence is the lock (proper-lockfile, before):
  * the kernel drops a flock when its holder dies, however it dies, so a `dot mount` killed mid-operation
@@ -77,23 +77,6 @@ export class VolumeLocks {
     return this.queue.run(name, task)
   }
 
-  /**
-   * One try at the lock of directory `dir`, without waiting: its fd (close it to release), or
-   * `undefined` when another process holds it. A create locks its scratch directory so that a sweep
-   * (reconcile) run meanwhile can tell a create in progress from an abandoned one.
-   */
-  lockDir(dir: string): number | undefined {
-    const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)
-    try {
-      if (tryLockExclusive(fd) && sameFile(fd, dir)) return fd
-    } catch (err) {
-      fs.closeSync(fd)
-      throw err
-    }
-    fs.closeSync(fd)
-    return undefined
-  }
-
   private release(name: string, fd: number): undefined {
     try {
       fs.closeSync(fd) // drops the flock
@@ -111,7 +94,7 @@ export class VolumeLocks {
       let fd: number | undefined
       try {
         // O_CLOEXEC (libuv's default): children (tar, mount(8)) never inherit the lock.
-        fd = this.lockDir(dir)
+        fd = tryLockDir(dir)
       } catch (err) {
         const code = errnoCode(err)
         if (code === 'ENOENT' || code === 'ENOTDIR') {
@@ -128,11 +111,4 @@ export class VolumeLocks {
       delay = Math.min(delay * 2, MAX_DELAY_MS)
     }
   }
-}
-
-/** Whether `fd` is still the file at `file` (renamed away or replaced while we waited for it, if not). */
-function sameFile(fd: number, file: string): boolean {
-  const held = fs.fstatSync(fd)
-  const current = fs.statSync(file, {throwIfNoEntry: false})
-  return current !== undefined && current.ino === held.ino && current.dev === held.dev
 }

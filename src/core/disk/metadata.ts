@@ -1,6 +1,6 @@
 import {readFileSync, statSync, writeFileSync} from 'node:fs'
 
-import {DotError, errnoCode, notFound} from './errors.js'
+import {DotError, errnoCode, notFound} from '../errors.js'
 
 /** What `metadata.json` holds, in our terms. */
 export interface Metadata {

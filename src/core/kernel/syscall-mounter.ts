@@ -1,6 +1,6 @@
 import {performance} from 'node:perf_hooks'
 
-import type {OverlayMount} from '../overlay-options.js'
+import type {OverlayMount} from './overlay-options.js'
 import {type Libc, libc} from './libc.js'
 import {MountSyscallError, type Mounter} from './mounter.js'
 

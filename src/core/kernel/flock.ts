@@ -1,3 +1,5 @@
+import fs from 'node:fs'
+
 import {type Libc, libc} from './libc.js'
 
 const LOCK_EX = 2
@@ -25,4 +27,29 @@ export function tryLockExclusive(fd: number): boolean {
     if (errno === EINTR) continue
     throw Object.assign(new Error(`flock(2) failed: ${loaded.c.errnoName(errno)}`), {code: loaded.c.errnoName(errno)})
   }
+}
+
+/**
+ * One try at the lock of directory `dir`, without waiting: its fd (close it to release), or
+ * `undefined` when another process holds it. O_CLOEXEC (libuv's default): children (tar, mount(8))
+ * never inherit the lock. A lock is only as old as its directory: one taken on a directory renamed
+ * away meanwhile is not a lock on `dir`.
+ */
+export function tryLockDir(dir: string): number | undefined {
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)
+  try {
+    if (tryLockExclusive(fd) && sameFile(fd, dir)) return fd
+  } catch (err) {
+    fs.closeSync(fd)
+    throw err
+  }
+  fs.closeSync(fd)
+  return undefined
+}
+
+/** Whether `fd` is still the file at `file` (renamed away or replaced while we waited for it, if not). */
+export function sameFile(fd: number, file: string): boolean {
+  const held = fs.fstatSync(fd)
+  const current = fs.statSync(file, {throwIfNoEntry: false})
+  return current !== undefined && current.ino === held.ino && current.dev === held.dev
 }

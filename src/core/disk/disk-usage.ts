@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import {errnoCode} from './errors.js'
+import {errnoCode} from '../errors.js'
 
 /**
  * Bytes a directory tree occupies on disk (st_blocks, like du): a sparse file counts for what it holds,

@@ -1,0 +1,70 @@
+import {closeSync, lstatSync, mkdirSync, renameSync, rmSync} from 'node:fs'
+import path from 'node:path'
+
+import {type Metadata, writeMetadata} from '../disk/metadata.js'
+import {validateName} from '../disk/names.js'
+import {busy, DotError, errnoCode, exists, wrap} from '../errors.js'
+import {tryLockDir} from '../kernel/flock.js'
+import {checkBase} from './base-check.js'
+import type {StoreContext} from './context.js'
+import {parseCreateOptions} from './options.js'
+import {toVolume, type Volume} from './read.js'
+
+export async function createVolume(ctx: StoreContext, name: string, rawOptions: unknown): Promise<Volume> {
+  validateName(name)
+  const options = parseCreateOptions(rawOptions)
+  const {root} = ctx.layout
+  // Base first: a refused create must leave nothing behind, not even a new root directory.
+  await checkBase(options.base, root)
+  mkdirSync(root, {recursive: true, mode: 0o711})
+  const meta: Metadata = {base: options.base, volatile: options.volatile, createdAt: new Date()}
+  // No volume lock to take yet: in this process the queue orders creates of one name; across
+  // processes the rename into place decides (it fails on the volume another create put there first).
+  await ctx.locks.serialize(name, async () => {
+    buildVolume(ctx, name, meta)
+    ctx.crash('create:after-rename')
+    // Durable right after the answer, not before it (see NewVolumes). A power cut in between loses a
+    // volume that holds no change yet, or leaves one whose metadata reads empty, which is reported,
+    // never deleted; dockerd commits its own record of the volume after our answer too.
+    ctx.newVolumes.flush(name, [ctx.layout.metadata(name), ctx.layout.volume(name), root])
+    ctx.logger.info(`created volume "${name}" on ${options.base}${options.volatile ? ' (volatile)' : ''}`)
+  })
+  // What was just written, not read back: a new volume has no records and nothing mounted.
+  return toVolume(ctx, name, meta, new Map(), false)
+}
+
+/**
+ * Builds the volume complete under a scratch name, then renames it into place: a crash leaves a
+ * `.tmp-*` that start-up sweeps, never a half-made volume. The scratch directory is locked while it
+ * is built (a sweep skips it) and, renamed, is the volume: the lock is the volume's until released.
+ */
+function buildVolume(ctx: StoreContext, name: string, meta: Metadata): void {
+  const {layout} = ctx
+  if (lstatSync(layout.volume(name), {throwIfNoEntry: false})) throw exists(`volume "${name}" already exists`, {name})
+  const tmp = layout.scratch('tmp', name)
+  let lock: number | undefined
+  try {
+    mkdirSync(tmp, {mode: 0o711})
+    lock = tryLockDir(tmp)
+    // Held already: a sweep (dot gc in another process) took it between the mkdir and here, and is
+    // deleting it. Never build a volume in a directory someone else is deleting.
+    if (lock === undefined) throw busy(`creating volume "${name}": a concurrent dot gc took its scratch directory; try again`, {name})
+    ctx.crash('create:after-tmp')
+    mkdirSync(path.join(tmp, 'upper'), {mode: 0o755})
+    mkdirSync(path.join(tmp, 'activemounts'), {mode: 0o755})
+    writeMetadata(path.join(tmp, 'metadata.json'), meta)
+    ctx.crash('create:before-rename')
+    renameSync(tmp, layout.volume(name))
+  } catch (err) {
+    try {
+      rmSync(tmp, {recursive: true, force: true})
+    } catch {
+      // Left for the sweep at start-up or `dot gc`.
+    }
+    if (['ENOTEMPTY', 'EEXIST'].includes(errnoCode(err) ?? '')) throw exists(`volume "${name}" already exists`, {name})
+    if (err instanceof DotError) throw err
+    throw wrap(`creating volume "${name}"`, err)
+  } finally {
+    if (lock !== undefined) closeSync(lock)
+  }
+}

@@ -1,0 +1,118 @@
+import {mkdirSync} from 'node:fs'
+import fs from 'node:fs/promises'
+
+import {type Metadata, readMetadata} from '../disk/metadata.js'
+import {validateName} from '../disk/names.js'
+import {createRecord, listRecordIds, readRecord, validateMountId, writeRecord} from '../disk/records.js'
+import {DotError, errnoCode, invalid, wrap} from '../errors.js'
+import {overlayMountedOn} from '../kernel/overlay-mounted.js'
+import {overlayMount} from '../kernel/overlay-options.js'
+import {checkBase} from './base-check.js'
+import type {StoreContext} from './context.js'
+import {teardown} from './teardown.js'
+
+/**
+ * Mounts the volume for mount ID `id` and returns the mountpoint. All users share one overlay; each ID
+ * is counted, so the same ID mounted twice needs two unmounts.
+ */
+export async function mountVolume(ctx: StoreContext, name: string, id: string): Promise<string> {
+  validateName(name)
+  validateMountId(id)
+  const {layout} = ctx
+  return ctx.locks.withLock(name, async () => {
+    const meta = await readMetadata(layout.metadata(name), name)
+    const mountpoint = layout.mountpoint(name)
+    const ids = await listRecordIds(layout, name)
+    let mounted = overlayMountedOn(mountpoint)
+    if (ids.length > 0 && mounted) {
+      const count = await readRecord(layout, name, id)
+      await (count === 0 ? createRecord(layout, name, id) : writeRecord(layout, name, id, count + 1)).catch((err) => {
+        throw wrap(`recording mount ${id} of volume "${name}"`, err)
+      })
+      ctx.logger.debug(`mount "${name}" id ${id}: joined the mounted overlay`)
+      return mountpoint
+    }
+    if (ids.length > 0) {
+      // Records without an overlay: it was lost (a reboot, an unmount behind our back). Nobody can be
+      // using it, so the records are stale; this is a first mount.
+      ctx.logger.warn(`volume "${name}": dropping ${ids.length} stale mount record(s) of an overlay that is no longer mounted`)
+      await fs.rm(layout.activeMounts(name), {recursive: true, force: true})
+    }
+    if (mounted && meta.volatile) {
+      // An overlay without records (a failed unmount) cannot be reused by a volatile volume: its
+      // changes must be wiped first. Detach it; never stack a second overlay on the same upper.
+      await teardown(ctx, name, {detachIfBusy: true})
+      mounted = false
+    }
+    if (!mounted) await mountOverlay(ctx, name, meta)
+    else ctx.logger.debug(`mount "${name}": reusing an overlay left mounted without records`)
+    try {
+      mkdirSync(layout.activeMounts(name), {recursive: true, mode: 0o755})
+      await createRecord(layout, name, id)
+    } catch (err) {
+      // Without its record the overlay would be garbage; take it down now rather than leave it.
+      await teardown(ctx, name, {detachIfBusy: true}).catch(() => {})
+      throw wrap(`recording mount ${id} of volume "${name}"`, err)
+    }
+    ctx.crash('mount:after-record')
+    return mountpoint
+  })
+}
+
+/** A first mount: the volatile wipe, the directories, the overlay. Under the volume's lock. */
+async function mountOverlay(ctx: StoreContext, name: string, meta: Metadata): Promise<void> {
+  const {layout} = ctx
+  const mountpoint = layout.mountpoint(name)
+  // A volatile volume's last changes may still be salvaged until a mount succeeds: the base is
+  // checked before they are wiped. Otherwise it is checked only if the mount fails, to say why.
+  if (meta.volatile) {
+    await checkBaseForMount(ctx, name, meta.base)
+    await wipeChanges(ctx, name)
+  }
+  ctx.crash('mount:after-wipe')
+  // A volume created a moment ago reaches the disk before its first use.
+  await ctx.newVolumes.durable(name)
+  mkdirSync(layout.upper(name), {recursive: true, mode: 0o755})
+  mkdirSync(layout.workdir(name), {recursive: true, mode: 0o700})
+  mkdirSync(mountpoint, {recursive: true, mode: 0o755})
+  mkdirSync(layout.activeMounts(name), {recursive: true, mode: 0o755})
+  ctx.crash('mount:before-mount')
+  const mounter = await ctx.mounter()
+  const spec = overlayMount(name, {base: meta.base, upper: layout.upper(name), workdir: layout.workdir(name), mountpoint})
+  try {
+    await mounter.mount(spec)
+  } catch (err) {
+    await teardown(ctx, name, {detachIfBusy: true}).catch(() => {})
+    await checkBaseForMount(ctx, name, meta.base) // a base gone or replaced says so, not "ENOENT"
+    throw new DotError('internal', `mounting volume "${name}": ${(err as Error).message}`, {name}, {cause: err})
+  }
+  ctx.crash('mount:after-mount')
+  ctx.logger.debug(`mount "${name}": mounted the overlay`)
+}
+
+async function checkBaseForMount(ctx: StoreContext, name: string, base: string): Promise<void> {
+  await checkBase(base, ctx.layout.root).catch((err: Error) => {
+    throw invalid(`cannot mount volume "${name}": ${err.message}`, {name, base})
+  })
+}
+
+/** The volatile wipe: the old upper layer goes to trash (renamed, so a crash keeps it sweepable). */
+async function wipeChanges(ctx: StoreContext, name: string): Promise<void> {
+  const {layout} = ctx
+  const upper = layout.upper(name)
+  const entries = await fs.readdir(upper).catch(() => undefined)
+  if (entries === undefined) return
+  // Renamed even when empty: an overlay detached while busy may still be alive on this upper, and
+  // overlayfs only warns when a second mount shares upper/work; the fresh run must get its own.
+  const trash = layout.scratch('trash', `${name}-upper`)
+  try {
+    await fs.rename(upper, trash)
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return
+    throw wrap(`discarding the changes of volatile volume "${name}"`, err)
+  }
+  await fs.rm(layout.workdir(name), {recursive: true, force: true})
+  if (entries.length > 0) ctx.logger.info(`volume "${name}" is volatile: discarded the changes of its previous use`)
+  // Deleting a large upper must not hold up the mount; `close` (and gc, after a crash) finishes it.
+  ctx.background.deleteTrash(trash)
+}

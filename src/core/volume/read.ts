@@ -1,0 +1,144 @@
+import {statSync} from 'node:fs'
+import fs from 'node:fs/promises'
+
+import {diskUsage} from '../disk/disk-usage.js'
+import type {Metadata} from '../disk/metadata.js'
+import {readMetadata} from '../disk/metadata.js'
+import {validateName} from '../disk/names.js'
+import {readRecords} from '../disk/records.js'
+import {DotError, errnoCode, wrap} from '../errors.js'
+import {overlayMountpoints, readMountinfo} from '../kernel/mountinfo.js'
+import {overlayMountedOn} from '../kernel/overlay-mounted.js'
+import type {StoreContext} from './context.js'
+
+/** A volume as both faces show it. Cheap to build: no walk of the upper layer. */
+export interface Volume {
+  name: string
+  base: string
+  volatile: boolean
+  createdAt: Date
+  /** Whether the overlay is mounted. */
+  mounted: boolean
+  /** The merged view, present only while mounted. */
+  mountpoint?: string
+  /** Active mount IDs and how many times each is mounted. */
+  mounts: Record<string, number>
+  /** The upper layer: the volume's changes. */
+  upper: string
+}
+
+/** How long the root must have been unchanged for its listing to be reused (well over a kernel tick). */
+const NAMES_CACHE_QUIET_NS = 50_000_000n
+
+// Reads take no lock and tolerate a volume vanishing mid-read.
+
+export async function getVolume(ctx: StoreContext, name: string): Promise<Volume> {
+  validateName(name)
+  const {layout} = ctx
+  const [meta, records] = await Promise.all([readMetadata(layout.metadata(name), name), readRecords(layout, name)])
+  return toVolume(ctx, name, meta, records, overlayMountedOn(layout.mountpoint(name)))
+}
+
+/**
+ * The names of all volumes: directories of the root with a valid name. No per-volume reads.
+ * The listing is reused while the root's mtime is unchanged (creating, removing or renaming an entry
+ * changes it), saving a readdir on every `docker volume ls`. The kernel stamps mtimes from a coarse
+ * clock, so a listing is kept only when the root had not changed for NAMES_CACHE_QUIET_NS before it
+ * was read: a later change is then at least a tick later and gets a newer stamp.
+ */
+export async function volumeNames(ctx: StoreContext): Promise<string[]> {
+  const {root} = ctx.layout
+  let stat
+  try {
+    stat = statSync(root, {bigint: true})
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return []
+    throw wrap(`listing ${root}`, err)
+  }
+  if (ctx.namesCache?.mtimeNs === stat.mtimeNs) return [...ctx.namesCache.names]
+  ctx.namesCache = undefined
+  let entries
+  try {
+    entries = await fs.readdir(root, {withFileTypes: true})
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return []
+    throw wrap(`listing ${root}`, err)
+  }
+  const names: string[] = []
+  for (const entry of entries) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue
+    try {
+      names.push(validateName(entry.name))
+    } catch {
+      // Not ours (a name we never create); `dot gc` reports it.
+    }
+  }
+  names.sort()
+  if (BigInt(Date.now()) * 1_000_000n - stat.mtimeNs > NAMES_CACHE_QUIET_NS) ctx.namesCache = {mtimeNs: stat.mtimeNs, names: [...names]}
+  return names
+}
+
+/** Names with their mountpoint when mounted: what the plugin's List needs, without reading each volume. */
+export async function listBrief(ctx: StoreContext): Promise<{name: string; mountpoint?: string}[]> {
+  const [names, mounts] = await Promise.all([volumeNames(ctx), readOverlayMounts()])
+  // Few volumes are mounted: find them by name rather than build a path for every volume.
+  const mounted = new Map<string, string>()
+  for (const name of names.length > 0 ? mountedVolumeNames(ctx.layout.root, mounts.keys()) : []) mounted.set(name, ctx.layout.mountpoint(name))
+  return names.map((name) => {
+    const mountpoint = mounted.get(name)
+    return mountpoint && mounts.has(mountpoint) ? {name, mountpoint} : {name}
+  })
+}
+
+/** Every volume, read in full. Volumes with unreadable metadata are skipped (and logged): gc reports them. */
+export async function listVolumes(ctx: StoreContext): Promise<Volume[]> {
+  const {layout} = ctx
+  const [names, mounts] = await Promise.all([volumeNames(ctx), readOverlayMounts()])
+  const volumes = await Promise.all(
+    names.map(async (name) => {
+      try {
+        const [meta, records] = await Promise.all([readMetadata(layout.metadata(name), name), readRecords(layout, name)])
+        return toVolume(ctx, name, meta, records, mounts.has(layout.mountpoint(name)))
+      } catch (err) {
+        if (err instanceof DotError && err.code === 'not-found') return undefined
+        ctx.logger.warn((err as Error).message)
+        return undefined
+      }
+    }),
+  )
+  return volumes.filter((v): v is Volume => v !== undefined)
+}
+
+/** Bytes the volume's changes occupy. Walks the upper layer: for admins, never on a hot path. */
+export async function changesSize(ctx: StoreContext, name: string): Promise<number> {
+  validateName(name)
+  return diskUsage(ctx.layout.upper(name))
+}
+
+export function toVolume(ctx: StoreContext, name: string, meta: Metadata, records: Map<string, number>, mounted: boolean): Volume {
+  const volume: Volume = {
+    name,
+    base: meta.base,
+    volatile: meta.volatile,
+    createdAt: meta.createdAt,
+    mounted,
+    mounts: Object.fromEntries([...records].sort(([a], [b]) => a.localeCompare(b))),
+    upper: ctx.layout.upper(name),
+  }
+  if (mounted) volume.mountpoint = ctx.layout.mountpoint(name)
+  return volume
+}
+
+async function readOverlayMounts(): Promise<Map<string, number>> {
+  return overlayMountpoints(await readMountinfo())
+}
+
+/** Names `n` for which `<root>/<n>/mountpoint` is among `mountpoints`. */
+function* mountedVolumeNames(root: string, mountpoints: Iterable<string>): Iterable<string> {
+  const prefix = root.endsWith('/') ? root : `${root}/`
+  for (const mountpoint of mountpoints) {
+    if (!mountpoint.startsWith(prefix) || !mountpoint.endsWith('/mountpoint')) continue
+    const name = mountpoint.slice(prefix.length, -'/mountpoint'.length)
+    if (!name.includes('/')) yield name
+  }
+}
