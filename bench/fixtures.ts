@@ -43,7 +43,7 @@ export class Scratch {
 }
 
 /**
- * Writes `count` volumes straight into the documented on-disk layout (DESIGN.md §3):
+ * Writes `count` volumes straight into the documented on-disk layout (src/core/disk/layout.ts):
  * `<root>/<name>/metadata.json`, `upper/`, `activemounts/`. Much faster than creating them one by one
  * through the plugin, and it is the format both faces read.
  */

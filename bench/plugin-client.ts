@@ -7,7 +7,7 @@ export interface PluginReply {
 }
 
 /**
- * Speaks the plugin protocol the way dockerd does (PROTOCOL.md §1.5): POST /<Method> over a unix
+ * Speaks the plugin protocol the way dockerd does (docs/plugin-protocol.md §1.5): POST /<Method> over a unix
  * socket, keep-alive, a JSON body ending in "\n", no Content-Type. `connections` caps the sockets kept
  * open, so one client measures one connection's round trips and a larger pool drives concurrency.
  */

@@ -14,7 +14,7 @@ const IMAGE = process.env.DOT_TEST_IMAGE ?? 'dot-test-busybox:latest'
  * volume, with a `local` volume and with no volume, interleaved round by round.
  *
  * Use a throw-away daemon: dockerd keeps every legacy plugin it activated for its lifetime
- * (PROTOCOL.md §1.3), so after the bench stops its `dot serve` each later lookup of an unknown volume
+ * (docs/plugin-protocol.md §1.3), so after the bench stops its `dot serve` each later lookup of an unknown volume
  * name on that daemon probes the dead socket for ~15 s (seen: e2e tests timing out on a daemon that had
  * served four bench runs).
  */

@@ -6,7 +6,7 @@ import {Scratch} from '../fixtures.js'
 import {RawPluginConnection} from '../plugin-client.js'
 import {startServe} from '../serve-process.js'
 
-/** A mount ID as dockerd makes them: 64 hex characters (PROTOCOL.md §3.3). */
+/** A mount ID as dockerd makes them: 64 hex characters (docs/plugin-protocol.md §3.3). */
 export function mountId(): string {
   return randomBytes(32).toString('hex')
 }

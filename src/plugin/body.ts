@@ -68,7 +68,7 @@ export class ClientGoneError extends Error {
 
 /**
  * Parses the JSON object a VolumeDriver call carries. dockerd retries a dropped connection with an
- * empty body (PROTOCOL.md §1.4), so an empty body is a clear Err, never a crash or a silent success.
+ * empty body (docs/plugin-protocol.md §1.4), so an empty body is a clear Err, never a crash or a silent success.
  */
 export function parseBody(raw: RawBody): RequestBody {
   if (raw.tooLarge) throw new RequestError(`request body is larger than ${MAX_BODY_BYTES} bytes; a volume request is a small JSON object`)

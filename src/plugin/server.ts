@@ -168,7 +168,7 @@ export class PluginServer {
   }
 
   private logRequest(endpoint: string, request: string, response: object, started: number): void {
-    // Built only when it will be written: re-serialising a List of 10,000 volumes cost ~1.4 ms a call.
+    // Built only when it will be written: re-serialising a large List is not free.
     const level = (this.logger as {level?: string}).level
     if (level !== undefined && level !== 'debug') return
     const ms = (performance.now() - started).toFixed(1)

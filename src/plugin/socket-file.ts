@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import {busy, errnoCode, invalid} from '../core/errors.js'
 
-/** Where dockerd looks first for a legacy plugin called `name` (PROTOCOL.md §1.1). */
+/** Where dockerd looks first for a legacy plugin called `name` (docs/plugin-protocol.md §1.1). */
 export function defaultSocketPath(name: string): string {
   return `/run/docker/plugins/${name}.sock`
 }

@@ -13,7 +13,7 @@ import {volumeLifecycle} from './scenarios/volume-lifecycle.js'
  *
  * One file, one plugin, on purpose: dockerd keeps every legacy plugin it ever activated for its whole
  * life and asks each of them on every `docker volume ls` (and for every unknown volume name), waiting
- * ~15 s for one that is gone (PROTOCOL.md §1.3, §1.4). A plugin per test file would make every later
+ * ~15 s for one that is gone (docs/plugin-protocol.md §1.3, §1.4). A plugin per test file would make every later
  * file stall on the earlier files' dead drivers. For the same reason, prefer a throw-away daemon
  * (`test/e2e/dockerd.sh start`) to your own: after the run, your dockerd would still ask the test
  * driver on each `docker volume ls`, waiting ~15 s, until it restarts.

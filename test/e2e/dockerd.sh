@@ -10,7 +10,7 @@
 #
 # Then run the tests against it:  DOT_TEST_DOCKER_HOST=unix:///run/dot-e2e/docker.sock npm test
 #
-# Plugins are discovered in /run/docker/plugins whatever the exec root is (PROTOCOL.md §1.1), which is
+# Plugins are discovered in /run/docker/plugins whatever the exec root is (docs/plugin-protocol.md §1.1), which is
 # why the tests give their plugin a random name. Needs root, docker.io (dockerd, containerd, runc).
 set -euo pipefail
 

@@ -8,7 +8,7 @@ import {TempRoot} from '../helpers/temp-root.js'
 import {ServeProcess} from './plugin-process.js'
 
 /**
- * The protocol edges of PROTOCOL.md §9 over a real unix socket to a real `dot serve`: every request gets
+ * The protocol edges of docs/plugin-protocol.md §9 over a real unix socket to a real `dot serve`: every request gets
  * status 200 and a JSON body, failures as {"Err"}. Nothing here mounts, so it runs without root.
  */
 describe('dot serve: protocol edges', () => {

@@ -5,7 +5,7 @@ type LgetxattrFn = (path: string, name: string, value: Buffer | null, size: numb
 /**
  * Reads overlayfs's private xattrs (`trusted.overlay.*`) of entries in an upper layer, with lgetxattr(2)
  * called in process through koffi: diff asks once per directory, and spawning getfattr(1) for each of
- * 10,000 directories would cost seconds. Reading `trusted.*` needs CAP_SYS_ADMIN, as overlayfs itself.
+ * every directory would dominate the diff. Reading `trusted.*` needs CAP_SYS_ADMIN, as overlayfs itself.
  */
 export class OverlayXattrs {
   private readonly libc: Libc

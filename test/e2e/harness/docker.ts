@@ -21,7 +21,7 @@ export let hungCommand: string | undefined
 
 /** Runs the real `docker` CLI against the test daemon; never throws for a non-zero exit. */
 export async function docker(args: string[], options: {timeoutMs?: number; input?: string} = {}): Promise<CommandResult> {
-  // Below dockerd's own plugin timeouts (1-2 min, PROTOCOL.md §1.4): a hung plugin fails the test, not the run.
+  // Below dockerd's own plugin timeouts (1-2 min, docs/plugin-protocol.md §1.4): a hung plugin fails the test, not the run.
   const timeoutMs = options.timeoutMs ?? 60_000
   const result = await execa('docker', args, {
     env: {DOCKER_HOST: dockerHost()},

@@ -8,7 +8,7 @@ import {TempRoot} from '../../helpers/temp-root.js'
 import {type CommandResult, docker, dockerOk, ensureTestImage, hungCommand, TEST_IMAGE} from './docker.js'
 import {DotServe} from './dot-serve.js'
 
-/** dockerd discovers legacy plugins here, whatever its exec root (PROTOCOL.md §1.1). */
+/** dockerd discovers legacy plugins here, whatever its exec root (docs/plugin-protocol.md §1.1). */
 export const PLUGIN_DIR = '/run/docker/plugins'
 
 export interface RunOptions {
@@ -55,7 +55,7 @@ export class E2E {
   /** `docker volume create --driver <test driver> <name> -o k=v ...`; throws with docker's message on failure. */
   async createVolume(label: string, options: Record<string, string>): Promise<string> {
     const name = this.name(label)
-    // dockerd answers a create of an existing name with success and keeps the old options (PROTOCOL.md §3.1).
+    // dockerd answers a create of an existing name with success and keeps the old options (docs/plugin-protocol.md §3.1).
     if (this.volumes.has(name)) throw new Error(`test bug: volume label ${JSON.stringify(label)} used twice`)
     const result = await this.tryCreateVolume(name, options)
     if (result.code !== 0) throw new Error(`docker volume create ${name} failed:\n${result.stderr}`)
@@ -162,7 +162,7 @@ export class E2E {
 
   /**
    * Removes this run's containers, then its volumes, and only then stops the plugin: a dockerd that
-   * remembers volumes of a dead driver stalls ~15 s per volume (PROTOCOL.md §1.4, §4.5). Finally
+   * remembers volumes of a dead driver stalls ~15 s per volume (docs/plugin-protocol.md §1.4, §4.5). Finally
    * unmounts whatever is left below the temp dir and deletes it.
    */
   async cleanup(): Promise<void> {
