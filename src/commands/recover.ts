@@ -39,8 +39,6 @@ export default class Recover extends DotCommand<typeof Recover> {
     const bar = ProgressBar.enabled() ? new ProgressBar(`recovering ${this.args.name}`) : undefined
     const options = {changesOnly: flags['changes-only'], force: flags.force, progress: bar && ((done: number, total: number) => bar.update(done, total))}
     // Ctrl-C or a SIGTERM stops the copy but still unmounts the temporary view (no leftover for gc).
-    // `on`, not `once`: proper-lockfile's signal-exit re-raises a signal (killing us) when it finds no
-    // other listener, which a `once` listener no longer is by the time signal-exit looks.
     const abort = new AbortController()
     let signalled: NodeJS.Signals | undefined
     const onSignal = (signal: NodeJS.Signals) => {
@@ -59,7 +57,7 @@ export default class Recover extends DotCommand<typeof Recover> {
       bar?.finish()
       if (flags.tar && signalled) {
         // The view is unmounted by now. Exit at once: the archive is cut short anyway, and a stalled
-        // reader would hold oclif's final stdout flush for its 10 s timeout.
+        // reader would hold oclif's final stdout flush until its timeout.
         process.stderr.write(`dot recover: interrupted; the archive on stdout is incomplete and volume "${this.args.name}" is unchanged\n`)
         process.exit(128 + (signalled === 'SIGINT' ? 2 : 15))
       }

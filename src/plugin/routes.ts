@@ -1,6 +1,3 @@
-import path from 'node:path'
-
-import {DotError} from '../core/errors.js'
 import type {Volume, VolumeStore} from '../core/volume/store.js'
 import {validateName} from '../core/disk/names.js'
 import {RequestError} from './errors.js'
@@ -29,7 +26,7 @@ export interface Route {
   handle(store: VolumeStore, body: RequestBody): Promise<RouteResult>
 }
 
-/** The endpoints, keyed by the exact path dockerd POSTs to (PROTOCOL.md §3). */
+/** The endpoints, keyed by the exact path dockerd POSTs to (docs/plugin-protocol.md §3). */
 export const ROUTES: Record<string, Route> = {
   '/Plugin.Activate': {
     needsBody: false,
@@ -66,15 +63,14 @@ export const ROUTES: Record<string, Route> = {
     async handle(store, body) {
       const name = requestName(body)
       const id = body.ID
+      // Always absolute (the root is resolved when the store opens): an empty or relative answer would
+      // make runc bind the container's bundle directory (§9.3).
       const mountpoint = await store.mount(name, id as string)
-      // An empty or relative answer would make runc bind the container's bundle directory (§9.3).
-      if (typeof mountpoint !== 'string' || !path.isAbsolute(mountpoint)) {
-        await store.unmount(name, id as string).catch(() => {})
-        throw new DotError('internal', `mounting volume "${name}" produced no absolute mountpoint (${JSON.stringify(mountpoint)})`)
-      }
       return {
         response: {Mountpoint: mountpoint} satisfies MountpointResponse,
-        undo: () => store.unmount(name, id as string),
+        undo: async () => {
+          await store.unmount(name, id as string)
+        },
         summary: `mounted volume "${name}" for id ${id} at ${mountpoint}`,
       }
     },

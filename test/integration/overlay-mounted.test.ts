@@ -4,12 +4,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
-import {overlayMountpoints, parseMountinfo} from '../../src/core/kernel/mountinfo.js'
-import {overlayMountedOn} from '../../src/core/kernel/overlay-mounted.js'
+import {parseMountinfo} from '../../src/core/kernel/mountinfo.js'
+import {countOverlays, overlayMountedOn} from '../../src/core/kernel/overlays.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
 
-const inMountinfo = (mountpoint: string) => overlayMountpoints(parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'))).has(mountpoint)
+const inMountinfo = (mountpoint: string) => countOverlays(parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'))).has(mountpoint)
 
 /** overlayMountedOn (stat + statfs) against what /proc/self/mountinfo says, on real mounts. */
 describe('overlayMountedOn', rootOnly(), () => {

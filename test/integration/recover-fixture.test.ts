@@ -229,7 +229,7 @@ describe('dot diff and dot recover on a real upper layer', rootOnly(), () => {
     assert.deepEqual(statSnapshot(store.layout.upper('v')), upperBefore)
     assert.deepEqual(statSnapshot(path.join(tmp.dir, 'bases', 'data')), baseBefore)
     assert.deepEqual(tmp.mounts(), [])
-    assert.deepEqual(fs.readdirSync(tmp.root).filter((n) => n.startsWith('.tmp-')), [])
+    assert.deepEqual(fs.readdirSync(tmp.root).filter((n) => n.startsWith('.')), [])
   })
 
   test('recover refuses a non-empty target, a target in the base, and a mounted volume unless --force', async () => {

@@ -4,7 +4,7 @@ import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
 import {overlayMount} from '../../src/core/kernel/overlay-options.js'
-import {overlayMountedOn} from '../../src/core/kernel/overlay-mounted.js'
+import {overlayMountedOn} from '../../src/core/kernel/overlays.js'
 import {ExecMounter} from '../../src/core/kernel/exec-mounter.js'
 import {SyscallMounter} from '../../src/core/kernel/syscall-mounter.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'

@@ -5,7 +5,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {after, afterEach, before, describe, test} from 'node:test'
 
-import {overlayMountpoints, parseMountinfo} from '../../src/core/kernel/mountinfo.js'
+import {parseMountinfo} from '../../src/core/kernel/mountinfo.js'
+import {countOverlays} from '../../src/core/kernel/overlays.js'
 import {VolumeStore} from '../../src/core/volume/store.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {runDot} from '../helpers/run-dot.js'
@@ -15,7 +16,7 @@ import {ServeProcess, callPlugin} from './plugin-process.js'
 const mountId = () => randomBytes(32).toString('hex')
 
 function overlaysOn(mountpoint: string): number {
-  return overlayMountpoints(parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'))).get(mountpoint) ?? 0
+  return countOverlays(parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'))).get(mountpoint) ?? 0
 }
 
 /** Start, refusal, shutdown and restart of `dot serve` as a process (root: real mounts survive it). */

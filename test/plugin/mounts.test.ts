@@ -5,7 +5,8 @@ import net from 'node:net'
 import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
-import {overlayMountpoints, parseMountinfo} from '../../src/core/kernel/mountinfo.js'
+import {parseMountinfo} from '../../src/core/kernel/mountinfo.js'
+import {countOverlays} from '../../src/core/kernel/overlays.js'
 import {VolumeStore} from '../../src/core/volume/store.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
@@ -15,7 +16,7 @@ const mountId = () => randomBytes(32).toString('hex')
 
 /** Overlays stacked on `mountpoint`, as the kernel reports them. */
 function overlaysOn(mountpoint: string): number {
-  return overlayMountpoints(parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'))).get(mountpoint) ?? 0
+  return countOverlays(parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'))).get(mountpoint) ?? 0
 }
 
 /** Mount, Unmount and Remove through a real `dot serve`, with real overlay mounts (root). */

@@ -8,10 +8,10 @@ import {runDot} from '../helpers/run-dot.js'
 
 /**
  * `dot --version` and `dot ls -q` run in scripts and loops: they must not load the table and colour
- * libraries, the FFI or the lock library. A module resolve hook (node --import) logs every module the
+ * libraries or the FFI. A module resolve hook (node --import) logs every module the
  * real CLI resolves; `dot ls` (which renders a table) proves the hook sees those libraries at all.
  */
-const HEAVY = ['chalk', 'cli-table3', 'koffi', 'execa', 'proper-lockfile']
+const HEAVY = ['chalk', 'cli-table3', 'koffi', 'execa']
 
 let dir: string
 
@@ -54,9 +54,9 @@ describe('CLI start-up: heavy modules are loaded only by the commands that use t
     for (const name of HEAVY) assert.ok(!loaded.has(name), `ls -q loaded ${name}`)
   })
 
-  test('dot ls loads chalk and cli-table3 (to render), still not the FFI or the lock library', async () => {
+  test('dot ls loads chalk and cli-table3 (to render), still not the FFI', async () => {
     const loaded = await packagesLoaded(['ls', '--root', path.join(dir, 'root')])
     assert.ok(loaded.has('chalk') && loaded.has('cli-table3'), [...loaded].join(' '))
-    for (const name of ['koffi', 'execa', 'proper-lockfile']) assert.ok(!loaded.has(name), `ls loaded ${name}`)
+    for (const name of ['koffi', 'execa']) assert.ok(!loaded.has(name), `ls loaded ${name}`)
   })
 })

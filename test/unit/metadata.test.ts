@@ -74,7 +74,7 @@ describe('metadata.json', () => {
   test('reading a garbage file names the volume and the file', async () => {
     const file = path.join(dir, 'garbage.json')
     fs.writeFileSync(file, 'not json at all')
-    await assert.rejects(readMetadata(file, 'broken'), (err: unknown) => {
+    assert.throws(() => readMetadata(file, 'broken'), (err: unknown) => {
       assert.ok(err instanceof DotError)
       assert.equal(err.code, 'internal')
       assert.match(err.message, /volume "broken" has unreadable metadata/)
@@ -84,7 +84,7 @@ describe('metadata.json', () => {
   })
 
   test('a missing file means the volume does not exist', async () => {
-    await assert.rejects(readMetadata(path.join(dir, 'nope', 'metadata.json'), 'nope'), (err: unknown) => {
+    assert.throws(() => readMetadata(path.join(dir, 'nope', 'metadata.json'), 'nope'), (err: unknown) => {
       assert.ok(err instanceof DotError)
       assert.equal(err.code, 'not-found')
       assert.match(err.message, /no such volume: nope/)

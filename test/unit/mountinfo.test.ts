@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 
-import {overlayMountpoints, parseMountinfo, readMountinfo, unescapeMountinfo} from '../../src/core/kernel/mountinfo.js'
+import {parseMountinfo, readMountinfo, unescapeMountinfo} from '../../src/core/kernel/mountinfo.js'
+import {countOverlays} from '../../src/core/kernel/overlays.js'
 
 // Lines as proc(5) documents them, taken from a real /proc/self/mountinfo and adapted.
 const SAMPLE = [
@@ -46,11 +47,17 @@ describe('mountinfo', () => {
   })
 
   test('overlays are counted per mountpoint, so a stacked overlay shows as 2', () => {
-    const counts = overlayMountpoints(entries)
+    const counts = countOverlays(entries)
     assert.equal(counts.get('/var/lib/docker-on-top/v1/mountpoint'), 2)
     assert.equal(counts.get('/tmp/with space/and\ttab/nl\nx/back\\slash'), 1)
     assert.equal(counts.has('/'), false)
     assert.equal(counts.size, 2)
+  })
+
+  test('counted below a root, only the overlays under it are', () => {
+    assert.deepEqual([...countOverlays(entries, '/var/lib/docker-on-top')], [['/var/lib/docker-on-top/v1/mountpoint', 2]])
+    assert.deepEqual([...countOverlays(entries, '/var/lib/docker-on-top/')], [['/var/lib/docker-on-top/v1/mountpoint', 2]])
+    assert.equal(countOverlays(entries, '/var/lib/docker').size, 0, 'a root is a directory, not a string prefix')
   })
 
   test('truncated or malformed lines are skipped rather than misread', () => {

@@ -1,8 +1,7 @@
-import fs from 'node:fs/promises'
-
-import {DotError, errnoCode, invalid} from '../errors.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
+import {DotError} from '../errors.js'
+import {checkBase} from '../volume/base-check.js'
 import type {StoreContext} from '../volume/context.js'
 import {type Changes, computeChanges} from './changes.js'
 
@@ -14,16 +13,11 @@ import {type Changes, computeChanges} from './changes.js'
  */
 export async function diffVolume(ctx: StoreContext, name: string): Promise<Changes> {
   validateName(name)
-  const meta = await readMetadata(ctx.layout.metadata(name), name)
+  const meta = readMetadata(ctx.layout.metadata(name), name)
   if (process.geteuid?.() !== 0) {
     throw new DotError('unsupported', 'dot diff must run as root: overlayfs keeps its opaque-directory marks in trusted.* xattrs, which only root can read')
   }
-  try {
-    if (!(await fs.stat(meta.base)).isDirectory()) throw invalid(`base "${meta.base}" of volume "${name}" is not a directory`, {name, base: meta.base})
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw invalid(`base "${meta.base}" of volume "${name}" does not exist`, {name, base: meta.base})
-    throw err
-  }
+  await checkBase(meta.base, ctx.layout.root, name)
   const {OverlayXattrs} = await import('../kernel/overlay-xattrs.js')
   return computeChanges(ctx.layout.upper(name), meta.base, new OverlayXattrs())
 }

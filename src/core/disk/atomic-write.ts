@@ -6,9 +6,8 @@ import path from 'node:path'
  * Replaces `file` with `data` so that a reader (or a crash) sees the old content or the new, never a
  * mix: write a temp file in the same directory, rename it over the target. Not fsynced: this is the
  * mount-record update, and after a power cut nothing is mounted and start-up drops records anyway.
- * Two synchronous calls (µs each) instead of four thread-pool round trips.
  */
-export async function writeFileAtomic(file: string, data: string, options: {mode?: number} = {}): Promise<void> {
+export function writeFileAtomic(file: string, data: string, options: {mode?: number} = {}): void {
   const dir = path.dirname(file)
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2, 8)}`)
   writeFileSync(temp, data, {mode: options.mode ?? 0o644})

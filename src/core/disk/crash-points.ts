@@ -1,4 +1,35 @@
 /**
+ * The crash protocol: every step of a change, what is on disk if the process dies right there (or
+ * the power goes), and what start-up (`dot serve`, reconcile) and `dot gc` do about it. Both run the
+ * same repairs (repair/reconcile.ts); `dot gc` also asks dockerd which volumes it still uses
+ * (repair/gc.ts). A power cut also unmounts everything: start-up then drops every record.
+ *
+ * | operation | dies at (DOT_CRASH_AT)        | on disk                                                   | start-up and `dot gc`                            |
+ * |-----------|-------------------------------|-----------------------------------------------------------|--------------------------------------------------|
+ * | create    | create:after-tmp              | empty `.tmp-<name>-*`, its flock gone with the process    | deleted ("leftover of an interrupted create")    |
+ * | create    | create:before-rename          | complete `.tmp-<name>-*` (upper/, activemounts/, metadata) | deleted, as above                                |
+ * | create    | create:after-rename           | the volume, complete; not yet fsynced                     | nothing; after a power cut a metadata.json that  |
+ * |           |                               |                                                           | reads empty is reported, never deleted           |
+ * | remove    | (records dropped)             | volume without records, overlay maybe still mounted       | overlay unmounted (never detached)               |
+ * | remove    | remove:after-unmount          | volume intact, no records, nothing mounted                | nothing; `dot rm` again finishes it              |
+ * | remove    | remove:after-rename           | `.trash-<name>-*`, whole or partly deleted                | deleted ("leftover of an interrupted delete")    |
+ * | mount     | (stale records dropped)       | volume without records                                    | nothing                                          |
+ * | mount     | mount:after-wipe (volatile)   | old upper/ in `.trash-<name>-upper-*`, no upper/          | trash deleted; the next mount makes upper/       |
+ * | mount     | mount:before-mount            | upper/, workdir/, mountpoint/ made, nothing mounted       | nothing                                          |
+ * | mount     | mount:after-mount             | overlay mounted, no record                                | overlay unmounted ("mounted with no records")    |
+ * | mount     | mount:after-record            | overlay mounted and recorded: a use that outlives us      | nothing (after a reboot: records dropped)        |
+ * | unmount   | unmount:after-record          | record gone, overlay still mounted                        | unmounted once no record is left                 |
+ * | unmount   | unmount:after-unmount         | no record, nothing mounted                                | nothing                                          |
+ * | any       | mid record write              | `activemounts/.<id>.*` temp file                          | deleted when the volume is not mounted           |
+ * | recover   | (copying)                     | `.recover-<name>-*` with view/ mounted read-only; the     | view detached, entry deleted; the volume itself  |
+ * |           |                               | flock on it gone with the process                         | is never touched by a recover                    |
+ *
+ * Every row is valid or detectably dirty: records mean use (mount, then record; unrecord, then
+ * unmount), and whatever is half made or half deleted lives under a scratch name (disk/layout.ts).
+ * test/integration/crash-points.test.ts kills a process at each point and checks the last column.
+ */
+
+/**
  * Injected crash points for the crash-safety tests: with `DOT_CRASH_AT=<point>` in its environment the
  * process kills itself with SIGKILL when it reaches that point, leaving the disk exactly as a real crash
  * (or power cut, for what was not fsynced) would. Points are named `<operation>:<step>`, e.g.

@@ -14,6 +14,8 @@ import path from 'node:path'
  * Scratch entries start with "." so that no volume name can collide with them:
  *   <root>/.tmp-<name>-<rand>/          a create in flight (renamed to <root>/<name> when complete)
  *   <root>/.trash-<name>-<rand>/        a committed remove or a volatile wipe, being deleted
+ *   <root>/.recover-<name>-<rand>/      a recover's read-only view of a volume, mounted on view/
+ * A create's and a recover's entry are in use while their maker holds a flock(2) on them.
  *
  * A volume's lock is a flock(2) on its directory (volume-lock.ts). Older builds kept lock files in
  *   <root>/.locks/                       swept at start-up and by `dot gc`
@@ -42,18 +44,27 @@ export class Layout {
   mountpoint(name: string): string {
     return path.join(this.root, name, 'mountpoint')
   }
+  /** The volume whose mountpoint `mountpoint` is (`<root>/<name>/mountpoint`), or undefined. */
+  volumeOfMountpoint(mountpoint: string): string | undefined {
+    const prefix = this.root.endsWith('/') ? this.root : `${this.root}/`
+    if (!mountpoint.startsWith(prefix) || !mountpoint.endsWith('/mountpoint')) return undefined
+    const name = mountpoint.slice(prefix.length, -'/mountpoint'.length)
+    return name === '' || name.includes('/') ? undefined : name
+  }
   /** Where older builds kept their lock files (proper-lockfile); only swept now (see VolumeLocks). */
   oldLocks(): string {
     return path.join(this.root, OLD_LOCKS_DIR)
   }
-  /** A fresh scratch path for `kind` (`tmp` or `trash`) of volume `name`. */
-  scratch(kind: 'tmp' | 'trash', name: string): string {
+  /** A fresh scratch path for `kind` (`tmp`, `trash` or `recover`) of volume `name`. */
+  scratch(kind: 'tmp' | 'trash' | 'recover', name: string): string {
     const rand = Math.random().toString(36).slice(2, 10)
     return path.join(this.root, `.${kind}-${name}-${rand}`)
   }
 }
 
 export const OLD_LOCKS_DIR = '.locks'
-export const SCRATCH_PREFIXES = ['.tmp-', '.trash-'] as const
+export const CREATE_SCRATCH_PREFIX = '.tmp-'
+export const RECOVER_SCRATCH_PREFIX = '.recover-'
+export const SCRATCH_PREFIXES = [CREATE_SCRATCH_PREFIX, '.trash-', RECOVER_SCRATCH_PREFIX] as const
 /** The overlay's source name: makes our mounts easy to find in /proc/self/mountinfo, as in the Go original. */
 export const MOUNT_SOURCE_PREFIX = 'docker-on-top_'

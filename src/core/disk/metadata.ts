@@ -40,10 +40,9 @@ export function decodeMetadata(text: string, fallbackCreatedAt: () => Date): Met
 }
 
 /** Reads a volume's metadata; a volume without metadata.json does not exist (`not-found`). */
-export async function readMetadata(file: string, name: string): Promise<Metadata> {
+export function readMetadata(file: string, name: string): Metadata {
   let text: string
   try {
-    // Synchronous: a few µs for a small local file, against a thread-pool round trip on every Get and Mount.
     text = readFileSync(file, 'utf8')
   } catch (err) {
     if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') throw notFound(`no such volume: ${name}`, {name})

@@ -5,6 +5,14 @@ export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
 /** Longer names overflow NAME_MAX (255) once `.trash-<name>-<suffix>` is built from them. */
 export const NAME_MAX_LENGTH = 200
 
+/**
+ * Whether `name` is a plain name: the one pattern for volume names, mount IDs and driver names, all of
+ * which become file names (in the root, in activemounts/, under /run/docker/plugins).
+ */
+export function isPlainName(name: string): boolean {
+  return name.length <= NAME_MAX_LENGTH && NAME_PATTERN.test(name)
+}
+
 /** Throws an `invalid` error saying what is wrong with `name`, so it can never name a path outside the root. */
 export function validateName(name: unknown): string {
   if (typeof name !== 'string') throw invalid(`volume name must be a string, got ${typeof name}`)

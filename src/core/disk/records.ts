@@ -1,8 +1,10 @@
-import {readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
 
 import {writeFileAtomic} from './atomic-write.js'
 import {errnoCode, invalid} from '../errors.js'
 import type {Layout} from './layout.js'
+import {isPlainName, NAME_MAX_LENGTH} from './names.js'
 
 /**
  * Mount records: `activemounts/<id>` holds `{"UsageCount": n}`. A count, not a flag, because dockerd
@@ -11,15 +13,13 @@ import type {Layout} from './layout.js'
  * unmounted only after the last record is removed.
  *
  * Records are read and written with synchronous calls: they are tiny files on the root's local disk,
- * each call takes a few µs, and a thread-pool round trip per call (~50-100 µs) was most of the cost of
- * a Mount or Unmount that joins or leaves an already mounted overlay.
+ * where a thread-pool round trip per call would cost more than the call. Every change to activemounts/
+ * goes through this file.
  */
-export const MOUNT_ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
-
 export function validateMountId(id: unknown): string {
   if (typeof id !== 'string' || id === '') throw invalid('mount ID is empty; give a non-empty ID')
-  if (id.length > 200 || !MOUNT_ID_PATTERN.test(id)) {
-    throw invalid(`invalid mount ID ${JSON.stringify(id)}: an ID starts with a letter or digit and contains only letters, digits, "_", "." and "-" (at most 200)`)
+  if (!isPlainName(id)) {
+    throw invalid(`invalid mount ID ${JSON.stringify(id)}: an ID starts with a letter or digit and contains only letters, digits, "_", "." and "-" (at most ${NAME_MAX_LENGTH})`)
   }
   return id
 }
@@ -40,7 +40,7 @@ export function decodeRecord(text: string): number {
 }
 
 /** All records of a volume, id -> count. Tolerates the volume vanishing mid-read (returns what it saw). */
-export async function readRecords(layout: Layout, name: string): Promise<Map<string, number>> {
+export function readRecords(layout: Layout, name: string): Map<string, number> {
   const records = new Map<string, number>()
   let ids: string[]
   try {
@@ -61,7 +61,7 @@ export async function readRecords(layout: Layout, name: string): Promise<Map<str
 }
 
 /** Lists the record IDs only (no reads): what mount/unmount need to decide first/last. */
-export async function listRecordIds(layout: Layout, name: string): Promise<string[]> {
+export function listRecordIds(layout: Layout, name: string): string[] {
   try {
     return readdirSync(layout.activeMounts(name)).filter((id) => !id.startsWith('.'))
   } catch (err) {
@@ -70,7 +70,7 @@ export async function listRecordIds(layout: Layout, name: string): Promise<strin
   }
 }
 
-export async function readRecord(layout: Layout, name: string, id: string): Promise<number> {
+export function readRecord(layout: Layout, name: string, id: string): number {
   try {
     return decodeRecord(readFileSync(layout.activeMount(name, id), 'utf8'))
   } catch (err) {
@@ -80,7 +80,7 @@ export async function readRecord(layout: Layout, name: string, id: string): Prom
 }
 
 /** Sets a record's count; 0 removes it. Temp + rename: a crash leaves the old count or the new. */
-export async function writeRecord(layout: Layout, name: string, id: string, count: number): Promise<void> {
+export function writeRecord(layout: Layout, name: string, id: string, count: number): void {
   if (count <= 0) {
     // unlink, not rm: fs.rm retries a refused unlink as a directory and reports a misleading ENOTDIR.
     try {
@@ -90,7 +90,7 @@ export async function writeRecord(layout: Layout, name: string, id: string, coun
     }
     return
   }
-  await writeFileAtomic(layout.activeMount(name, id), encodeRecord(count), {mode: 0o644})
+  writeFileAtomic(layout.activeMount(name, id), encodeRecord(count), {mode: 0o644})
 }
 
 /**
@@ -99,7 +99,7 @@ export async function writeRecord(layout: Layout, name: string, id: string, coun
  * count it was being given; a write that fails removes the file. EEXIST (a record appeared after
  * all) falls back to the atomic update.
  */
-export async function createRecord(layout: Layout, name: string, id: string): Promise<void> {
+export function createRecord(layout: Layout, name: string, id: string): void {
   try {
     writeFileSync(layout.activeMount(name, id), encodeRecord(1), {mode: 0o644, flag: 'wx'})
   } catch (err) {
@@ -108,6 +108,46 @@ export async function createRecord(layout: Layout, name: string, id: string): Pr
       rmSync(layout.activeMount(name, id), {force: true})
       throw err
     }
-    await writeRecord(layout, name, id, (await readRecord(layout, name, id)) + 1)
+    writeRecord(layout, name, id, readRecord(layout, name, id) + 1)
   }
+}
+
+/**
+ * Drops every record of a volume at once (records without an overlay, a forced remove): activemounts/
+ * goes, with any temp file of an interrupted write, and comes back empty unless `recreate` is false.
+ */
+export function dropRecords(layout: Layout, name: string, options: {recreate?: boolean} = {}): void {
+  rmSync(layout.activeMounts(name), {recursive: true, force: true})
+  if (options.recreate ?? true) mkdirSync(layout.activeMounts(name), {mode: 0o755})
+}
+
+/** Makes activemounts/ if it is missing (a Go volume, or one whose records were dropped). */
+export function ensureRecordsDir(layout: Layout, name: string): void {
+  mkdirSync(layout.activeMounts(name), {recursive: true, mode: 0o755})
+}
+
+/** Whether activemounts/ holds nothing at all, no record and no temp file (or does not exist). */
+export function hasNoRecordFiles(layout: Layout, name: string): boolean {
+  try {
+    return readdirSync(layout.activeMounts(name)).length === 0
+  } catch (err) {
+    return errnoCode(err) === 'ENOENT'
+  }
+}
+
+/** The temp files of interrupted record writes (`.<id>.*`, see writeFileAtomic). */
+export function recordTempFiles(layout: Layout, name: string): string[] {
+  const dir = layout.activeMounts(name)
+  try {
+    return readdirSync(dir)
+      .filter((n) => n.startsWith('.'))
+      .map((n) => path.join(dir, n))
+  } catch {
+    return []
+  }
+}
+
+/** Deletes one temp file of an interrupted record write. */
+export function deleteRecordTempFile(file: string): void {
+  rmSync(file, {force: true})
 }

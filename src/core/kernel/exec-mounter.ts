@@ -1,10 +1,8 @@
 import type {OverlayMount} from './overlay-options.js'
 import {MountSyscallError, type Mounter} from './mounter.js'
 
-/** The fallback where the in-process path is unavailable: mount(8)/umount(8) through execa (~4 ms each). */
+/** The fallback where the in-process path is unavailable: mount(8)/umount(8) through execa. */
 export class ExecMounter implements Mounter {
-  readonly kind = 'exec' as const
-
   async mount(m: OverlayMount): Promise<void> {
     await this.run('mount', ['-t', m.fstype, '-o', m.data, m.source, m.target], m.target)
   }

@@ -5,7 +5,6 @@ import type {OverlayMount} from './overlay-options.js'
  * errno name (EBUSY, EINVAL, ...), like Node's own system errors, so callers branch on it.
  */
 export interface Mounter {
-  readonly kind: 'syscall' | 'exec'
   mount(mount: OverlayMount): Promise<void>
   /** `detach` is MNT_DETACH (a lazy unmount): the mount leaves the tree now, the kernel frees it when unused. */
   unmount(target: string, options?: {detach?: boolean}): Promise<void>

@@ -47,9 +47,8 @@ const SYNC_READ_MAX_ENTRIES = 500
 const lastSize = new Map<string, number>()
 
 /**
- * Reads the mount table. The kernel renders it as it is read (~1-8 µs a mount, CPU only, no disk), so
- * a small table is read synchronously: one read loop of tens of µs, where fs.readFile makes five or
- * more thread-pool round trips (open, fstat, reads, close), ~0.3 ms on every List. A large one (many
+ * Reads the mount table. The kernel renders it as it is read (CPU only, no disk), so a small table is
+ * read synchronously, cheaper than the thread-pool round trips of fs.readFile; a large one (many
  * containers) goes through the thread pool, so that rendering it does not hold up other requests.
  */
 export async function readMountinfo(file = '/proc/self/mountinfo'): Promise<MountEntry[]> {
@@ -57,13 +56,4 @@ export async function readMountinfo(file = '/proc/self/mountinfo'): Promise<Moun
   const entries = parseMountinfo(small ? readFileSync(file, 'utf8') : await fs.readFile(file, 'utf8'))
   lastSize.set(file, entries.length)
   return entries
-}
-
-/** The mountpoints that carry an overlay, each with how many overlays are stacked on it. */
-export function overlayMountpoints(entries: MountEntry[]): Map<string, number> {
-  const counts = new Map<string, number>()
-  for (const entry of entries) {
-    if (entry.fstype === 'overlay') counts.set(entry.mountpoint, (counts.get(entry.mountpoint) ?? 0) + 1)
-  }
-  return counts
 }

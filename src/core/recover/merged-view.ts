@@ -1,19 +1,16 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import {DotError, errnoCode, inUse, invalid, wrap} from '../errors.js'
+import {closeSync} from 'node:fs'
+
 import {type Metadata, readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
+import {busy, DotError, errnoCode, inUse, wrap} from '../errors.js'
+import {tryLockDir} from '../kernel/flock.js'
 import {readOnlyOverlayMount} from '../kernel/overlay-options.js'
+import {checkBase} from '../volume/base-check.js'
 import type {StoreContext} from '../volume/context.js'
 import {getVolume} from '../volume/read.js'
-
-/** Scratch entries of running recovers: `<root>/.tmp-recover-<name>-<rand>/`, swept by reconcile after a crash. */
-export const RECOVER_SCRATCH_PREFIX = '.tmp-recover-'
-/** The lock directory inside a recover's scratch entry; reconcile leaves the entry alone while it is fresh. */
-export const SCRATCH_LOCK = '.lock'
-/** proper-lockfile refreshes the lock every STALE/2; older than this, its holder is dead. */
-export const SCRATCH_LOCK_STALE_MS = 10_000
 
 export interface MergedView {
   /** The volume as containers last saw it: a read-only overlay of its upper layer over its base. */
@@ -29,7 +26,7 @@ export interface MergedView {
  * Runs `task` on a read-only view of the volume: `mount -t overlay -o lowerdir=<upper>:<base>` with no
  * upper layer, so the kernel itself applies whiteouts, opaque directories and redirects, and nothing
  * can be written (the volume is not changed). The view is mounted inside a scratch entry of the root,
- * `.tmp-recover-*`, locked while in use: if this process dies, `dot gc` (and `dot serve` at start)
+ * `.recover-*`, flocked while in use: once this process dies, `dot gc` (and `dot serve` at start)
  * unmounts it and deletes the entry. Always unmounted afterwards here.
  *
  * A volume in use is refused unless `force`: its state moves while it is copied. The volume's lock is
@@ -42,8 +39,8 @@ export async function withMergedView<T>(
   task: (view: MergedView) => Promise<T>,
 ): Promise<T> {
   validateName(name)
-  const meta = await readMetadata(ctx.layout.metadata(name), name)
-  const volume = await getVolume(ctx, name)
+  const meta = readMetadata(ctx.layout.metadata(name), name)
+  const volume = getVolume(ctx, name)
   const ids = Object.keys(volume.mounts)
   const wasInUse = volume.mounted || ids.length > 0
   if (wasInUse && !options.force) {
@@ -52,21 +49,13 @@ export async function withMergedView<T>(
       {name, mounts: volume.mounts},
     )
   }
-  await checkBaseDir(name, meta.base)
-
-  const {default: lockfile} = await import('proper-lockfile')
-  const scratch = ctx.layout.scratch('tmp', `recover-${name}`)
+  await checkBase(meta.base, ctx.layout.root, name)
+  const {scratch, lock} = await lockedScratch(ctx, name)
   const dir = path.join(scratch, 'view')
-  await fs.mkdir(dir, {recursive: true, mode: 0o700})
-  const release = await lockfile.lock(scratch, {
-    realpath: false,
-    lockfilePath: path.join(scratch, SCRATCH_LOCK),
-    stale: SCRATCH_LOCK_STALE_MS,
-    onCompromised: (err) => ctx.logger.warn(`recover of "${name}": lock of ${scratch} compromised: ${err.message}`),
-  })
   const mounter = await ctx.mounter()
   let mounted = false
   try {
+    await fs.mkdir(dir, {mode: 0o700})
     // overlayfs needs two lower layers when there is no upper; a Go volume never mounted may lack upper/.
     let upper = ctx.layout.upper(name)
     if (!(await isDir(upper))) {
@@ -82,9 +71,24 @@ export async function withMergedView<T>(
     return await task({dir, scratch, meta, wasInUse})
   } finally {
     if (mounted) await unmountView(ctx, dir)
-    await release().catch(() => {})
     await fs.rm(scratch, {recursive: true, force: true}).catch((err: Error) => ctx.logger.warn(`deleting ${scratch}: ${err.message} (dot gc will retry)`))
+    closeSync(lock)
   }
+}
+
+/** A new scratch entry for the view, flocked: in use for as long as this process holds it. */
+async function lockedScratch(ctx: StoreContext, name: string): Promise<{scratch: string; lock: number}> {
+  const scratch = ctx.layout.scratch('recover', name)
+  await fs.mkdir(scratch, {mode: 0o700})
+  let lock: number | undefined
+  try {
+    lock = tryLockDir(scratch)
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw wrap(`locking ${scratch}`, err)
+  }
+  // Taken or gone: a concurrent dot gc swept it between the mkdir and here.
+  if (lock === undefined) throw busy(`recovering volume "${name}": a concurrent dot gc took its scratch directory; try again`, {name})
+  return {scratch, lock}
 }
 
 async function unmountView(ctx: StoreContext, dir: string): Promise<void> {
@@ -98,17 +102,7 @@ async function unmountView(ctx: StoreContext, dir: string): Promise<void> {
   }
 }
 
-async function checkBaseDir(name: string, base: string): Promise<void> {
-  try {
-    if ((await fs.stat(base)).isDirectory()) return
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw invalid(`base "${base}" of volume "${name}" does not exist; the volume's changes are in its upper layer only`, {name, base})
-    throw wrap(`checking base "${base}" of volume "${name}"`, err)
-  }
-  throw invalid(`base "${base}" of volume "${name}" is not a directory`, {name, base})
-}
-
-async function isDir(p: string): Promise<boolean> {
+function isDir(p: string): Promise<boolean> {
   return fs.stat(p).then(
     (s) => s.isDirectory(),
     () => false,

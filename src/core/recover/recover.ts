@@ -4,7 +4,10 @@ import type {Writable} from 'node:stream'
 
 import {computeChanges} from '../diff/changes.js'
 import {diskUsage} from '../disk/disk-usage.js'
+import {readMetadata} from '../disk/metadata.js'
 import {DotError, errnoCode, exists, invalid, wrap} from '../errors.js'
+import {realpathOfNearest} from '../kernel/realpath.js'
+import {isInside} from '../volume/base-check.js'
 import type {StoreContext} from '../volume/context.js'
 import {getVolume} from '../volume/read.js'
 import {tarCreateArgs, tarExtractArgs, TAR_EXIT_DIFFERS} from './gnu-tar.js'
@@ -104,7 +107,7 @@ async function recover(
   })
   const warnings = [...result.warnings]
   if (result.wasInUse) warnings.unshift(`volume "${name}" was in use while it was copied: the copy may be inconsistent`)
-  else if ((await getVolume(ctx, name).catch(() => undefined))?.mounted) {
+  else if (isMountedNow(ctx, name)) {
     warnings.unshift(`volume "${name}" was mounted while it was being copied: the copy may be inconsistent`)
   }
   return {volume: name, changesOnly, ...result, warnings}
@@ -157,24 +160,22 @@ async function checkTarget(ctx: StoreContext, name: string, dir: string): Promis
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw wrap(`checking ${dir}`, err)
   }
-  const real = await realpathLoose(dir)
-  const {readMetadata} = await import('../disk/metadata.js')
-  const base = await realpathLoose((await readMetadata(ctx.layout.metadata(name), name)).base)
+  const real = await realpathOfNearest(dir)
+  const base = await realpathOfNearest(readMetadata(ctx.layout.metadata(name), name).base)
   for (const [forbidden, what] of [
     [ctx.layout.root, 'the store root'],
     [base, `the base of volume "${name}"`],
   ] as const) {
-    if (real === forbidden || real.startsWith(forbidden + '/')) throw invalid(`refusing to write into ${dir}: it is inside ${what} (${forbidden})`, {to: dir})
+    if (isInside(real, forbidden)) throw invalid(`refusing to write into ${dir}: it is inside ${what} (${forbidden})`, {to: dir})
   }
 }
 
-/** realpath of the longest existing prefix, plus the rest: where `p` would be once created. */
-async function realpathLoose(p: string): Promise<string> {
+/** Whether the volume is mounted now; false if it cannot be read any more. */
+function isMountedNow(ctx: StoreContext, name: string): boolean {
   try {
-    return await fs.realpath(p)
+    return getVolume(ctx, name).mounted
   } catch {
-    const parent = path.dirname(p)
-    return parent === p ? p : path.join(await realpathLoose(parent), path.basename(p))
+    return false
   }
 }
 

@@ -20,7 +20,7 @@ export type FindingStatus = 'repaired' | 'would-repair' | 'failed' | 'reported'
 export async function repair(
   dryRun: boolean,
   finding: Omit<Finding, 'repaired'>,
-  action: () => Promise<unknown>,
+  action: () => unknown,
 ): Promise<Finding> {
   if (dryRun) return {...finding, action: `would be ${finding.action}`, repaired: false, status: 'would-repair'}
   try {

@@ -29,7 +29,7 @@ const DOCKER_MOUNT_ID = /^[0-9a-f]{64}$/
 /**
  * `dot gc`: the start-up reconcile (see `reconcile`), then, when dockerd is reachable, the volumes it
  * no longer uses although they have records of its mounts: a dockerd killed with running containers
- * never sends their Unmounts (PROTOCOL.md §9.5). Those are reported, and repaired only with `stale`:
+ * never sends their Unmounts (docs/plugin-protocol.md §9.5). Those are reported, and repaired only with `stale`:
  * their records are dropped and, if none is left, the overlay is unmounted (refused if it is busy).
  *
  * Records are read before dockerd is asked, and only those records are ever dropped: a container that
@@ -60,8 +60,8 @@ async function staleFinding(ctx: StoreContext, name: string, ids: string[], opti
   if (options.dryRun) return {...finding, action: 'would be records dropped and overlay unmounted', repaired: false, status: 'would-repair'}
   try {
     const action = await ctx.locks.withLock(name, async () => {
-      const records = await readRecords(ctx.layout, name)
-      for (const id of ids) if (records.has(id)) await writeRecord(ctx.layout, name, id, 0)
+      const records = readRecords(ctx.layout, name)
+      for (const id of ids) if (records.has(id)) writeRecord(ctx.layout, name, id, 0)
       if ([...records.keys()].some((id) => !ids.includes(id))) return 'records dropped (other mounts remain: overlay kept)'
       await teardown(ctx, name, {detachIfBusy: false})
       return 'records dropped and overlay unmounted'

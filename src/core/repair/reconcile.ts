@@ -1,13 +1,12 @@
-import {readdirSync} from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import {OLD_LOCKS_DIR, SCRATCH_PREFIXES} from '../disk/layout.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
-import {listRecordIds} from '../disk/records.js'
+import {deleteRecordTempFile, dropRecords, hasNoRecordFiles, listRecordIds, recordTempFiles} from '../disk/records.js'
 import {DotError, errnoCode} from '../errors.js'
-import {overlayMountpoints, readMountinfo} from '../kernel/mountinfo.js'
+import {overlayMountsUnder} from '../kernel/overlays.js'
 import type {StoreContext} from '../volume/context.js'
 import {teardown} from '../volume/teardown.js'
 import {type Finding, repair} from './finding.js'
@@ -22,9 +21,9 @@ export interface ReconcileOptions {
 }
 
 /**
- * Brings the root back to the invariants of DESIGN.md §4 after crashes and reboots: records without an
- * overlay are dropped, an overlay without records is unmounted, scratch entries are deleted, stale
- * locks of older builds are cleared. Volume directories whose metadata cannot be
+ * Brings the root back to the invariants of docs/rules.md after crashes and reboots: records without an
+ * overlay are dropped, an overlay without records is unmounted, scratch entries nobody holds are
+ * deleted, stale lock files of older builds are cleared. Volume directories whose metadata cannot be
  * read are reported, never deleted. Each volume is repaired under its lock, so this is safe to run
  * while `dot serve` works.
  */
@@ -39,12 +38,12 @@ export async function reconcile(ctx: StoreContext, options: ReconcileOptions = {
     if (errnoCode(err) === 'ENOENT') return findings
     throw err
   }
-  const overlays = await overlaysUnder(layout.root)
+  const overlays = await overlayMountsUnder(layout.root)
 
   let seen = 0
   for (const entry of entries) {
     // The per-volume checks are synchronous (see looksClean): yield now and then, so that `dot serve`
-    // answers requests while it reconciles 10,000 volumes.
+    // answers requests while it reconciles a large root.
     if (++seen % 64 === 0) await new Promise((resolve) => setImmediate(resolve))
     const full = path.join(layout.root, entry.name)
     if (SCRATCH_PREFIXES.some((prefix) => entry.name.startsWith(prefix))) {
@@ -70,87 +69,54 @@ async function reconcileVolume(ctx: StoreContext, name: string, overlays: Map<st
   const {layout} = ctx
   const findings: Finding[] = []
   try {
-    await readMetadata(layout.metadata(name), name)
+    readMetadata(layout.metadata(name), name)
   } catch (err) {
     const problem = err instanceof DotError && err.code === 'not-found' ? 'volume directory without metadata.json' : `unreadable metadata: ${(err as Error).message}`
     return [{volume: name, path: layout.volume(name), problem, action: 'left alone (inspect it, or dot rm --force)', repaired: false, status: 'reported'}]
   }
   const check = async () => {
-    const ids = await listRecordIds(layout, name)
-    const stacked = overlayMountpoints(await readMountinfo()).get(layout.mountpoint(name)) ?? 0
+    const ids = listRecordIds(layout, name)
+    const stacked = (await overlayMountsUnder(layout.root)).get(layout.mountpoint(name)) ?? 0
     const mounted = stacked > 0
     if (ids.length > 0 && !mounted) {
       findings.push(await repair(dryRun, {volume: name, path: layout.activeMounts(name), problem: `${ids.length} mount record(s) (${ids.join(', ')}) but no overlay mounted`, action: 'records dropped'}, () =>
-        fs.rm(layout.activeMounts(name), {recursive: true, force: true}).then(() => fs.mkdir(layout.activeMounts(name), {mode: 0o755})),
+        dropRecords(layout, name),
       ))
     }
     if (ids.length === 0 && mounted) {
       findings.push(await repair(dryRun, {volume: name, path: layout.mountpoint(name), problem: 'overlay mounted with no mount records', action: 'unmounted'}, () =>
         // Never detach: a busy overlay detached here would live on beside the next mount's overlay on
-        // the same upper (PROTOCOL.md §9.16). Left mounted it is harmless, reused or unmounted later.
+        // the same upper (docs/plugin-protocol.md §9.16). Left mounted it is harmless, reused or unmounted later.
         teardown(ctx, name, {detachIfBusy: false}),
       ))
       return
     }
     if (stacked > 1) {
-      // Two overlays on one upper layer is undefined behaviour (overlayfs only warns, PROTOCOL.md §9.16),
+      // Two overlays on one upper layer is undefined behaviour (overlayfs only warns, docs/plugin-protocol.md §9.16),
       // and containers may hold either one: only stopping them is safe, which is not gc's call.
       findings.push({volume: name, path: layout.mountpoint(name), problem: `${stacked} overlays stacked on the mountpoint (a double mount)`, action: 'left alone (stop the containers using the volume, then run dot gc)', repaired: false, status: 'reported'})
     }
     if (mounted) return
     // workdir/ and mountpoint/ of an idle volume are kept for its next mount (unmount.ts): not garbage.
-    for (const temp of await tempFiles(layout.activeMounts(name))) {
-      findings.push(await repair(dryRun, {volume: name, path: temp, problem: 'temp file of an interrupted record write', action: 'deleted'}, () => fs.rm(temp, {force: true})))
-    }
-    for (const temp of await tempFiles(layout.volume(name))) {
-      findings.push(await repair(dryRun, {volume: name, path: temp, problem: 'temp file of an interrupted metadata write', action: 'deleted'}, () => fs.rm(temp, {force: true})))
+    for (const temp of recordTempFiles(layout, name)) {
+      findings.push(await repair(dryRun, {volume: name, path: temp, problem: 'temp file of an interrupted record write', action: 'deleted'}, () => deleteRecordTempFile(temp)))
     }
   }
-  if (await looksClean(ctx, name, overlays)) return findings // the common case, checked without the lock
+  if (looksClean(ctx, name, overlays)) return findings // the common case, checked without the lock
   if (dryRun) await check()
   else await ctx.locks.withLock(name, check)
   return findings
 }
 
 /**
- * Idle with nothing left over: no records, no overlay, no temp files.
- * Two synchronous readdirs (a few µs each), since start-up runs this for every volume: six async calls
- * per volume made start-up with 10,000 volumes take ~5 s. Anything unexpected is "not clean": the
- * full check under the lock sorts it out.
+ * Idle with nothing left over: no records, no overlay, no temp files. One synchronous readdir, as
+ * start-up runs this for every volume. Anything unexpected is "not clean": the full check under the
+ * lock sorts it out.
  */
-async function looksClean(ctx: StoreContext, name: string, overlays: Map<string, number>): Promise<boolean> {
+function looksClean(ctx: StoreContext, name: string, overlays: Map<string, number>): boolean {
   const {layout} = ctx
   if (overlays.has(layout.mountpoint(name))) return false
-  try {
-    const entries = readdirSync(layout.volume(name))
-    if (entries.some((entry) => entry.startsWith('.'))) return false
-  } catch {
-    return false
-  }
-  try {
-    // Any entry is a record (an ID) or the temp file of an interrupted record write.
-    return readdirSync(layout.activeMounts(name)).length === 0
-  } catch (err) {
-    return errnoCode(err) === 'ENOENT'
-  }
-}
-
-/** Our overlays (and any overlay) mounted below the root: mountpoint -> count. */
-async function overlaysUnder(root: string): Promise<Map<string, number>> {
-  const result = new Map<string, number>()
-  for (const entry of await readMountinfo()) {
-    if (entry.fstype === 'overlay' && entry.mountpoint.startsWith(root + '/')) {
-      result.set(entry.mountpoint, (result.get(entry.mountpoint) ?? 0) + 1)
-    }
-  }
-  return result
-}
-
-async function tempFiles(dir: string): Promise<string[]> {
-  try {
-    return (await fs.readdir(dir)).filter((n) => n.startsWith('.')).map((n) => path.join(dir, n))
-  } catch {
-    return []
-  }
+  // Any entry is a record (an ID) or the temp file of an interrupted record write.
+  return hasNoRecordFiles(layout, name)
 }
 

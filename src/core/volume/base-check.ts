@@ -7,29 +7,30 @@ import {errnoCode, invalid} from '../errors.js'
 /**
  * Checks that `base` can be a volume's lower layer: an existing, readable directory that neither lies
  * inside the store's root nor contains it (overlayfs refuses overlapping layers, and a base inside the
- * root could be swept as scratch). Checked at create, before a volatile volume's wipe, and to explain a
- * failed mount.
+ * root could be swept as scratch). The one base check: at create, before a volatile volume's wipe, to
+ * explain a failed mount, and before diff and recover read the base of volume `volume`.
  */
-export async function checkBase(base: string, root: string): Promise<void> {
+export async function checkBase(base: string, root: string, volume?: string): Promise<void> {
+  const subject = volume === undefined ? `base ${JSON.stringify(base)}` : `base ${JSON.stringify(base)} of volume ${JSON.stringify(volume)}`
+  const details = volume === undefined ? {base} : {name: volume, base}
   let stat
   try {
     stat = await fs.stat(base)
   } catch (err) {
     const code = errnoCode(err)
-    if (code === 'ENOENT') throw invalid(`base ${JSON.stringify(base)} does not exist; create the directory first`, {base})
-    if (code === 'ENOTDIR') throw invalid(`base ${JSON.stringify(base)} is not a directory (a part of its path is a file)`, {base})
-    if (code === 'EACCES') throw invalid(`base ${JSON.stringify(base)} cannot be reached: permission denied`, {base})
-    throw invalid(`base ${JSON.stringify(base)} cannot be read: ${code ?? String(err)}`, {base})
+    if (code === 'ENOENT') throw invalid(`${subject} does not exist${volume === undefined ? '; create the directory first' : ''}`, details)
+    if (code === 'ENOTDIR') throw invalid(`${subject} is not a directory (a part of its path is a file)`, details)
+    if (code === 'EACCES') throw invalid(`${subject} cannot be reached: permission denied`, details)
+    throw invalid(`${subject} cannot be read: ${code ?? String(err)}`, details)
   }
-  if (!stat.isDirectory()) throw invalid(`base ${JSON.stringify(base)} is not a directory`, {base})
-  // The base answered its stat through the thread pool (a hung filesystem would have stalled a worker,
-  // not the event loop); the rest are synchronous, a few µs each, where four more round trips to the
-  // thread pool cost ~0.2 ms on every create.
+  if (!stat.isDirectory()) throw invalid(`${subject} is not a directory`, details)
+  // The stat went through the thread pool (a hung filesystem stalls a worker, not the event loop);
+  // the rest are quick local calls.
   try {
     accessSync(base, constants.R_OK | constants.X_OK)
     opendirSync(base).closeSync()
   } catch (err) {
-    throw invalid(`base ${JSON.stringify(base)} is not readable: ${errnoCode(err) ?? String(err)}`, {base})
+    throw invalid(`${subject} is not readable: ${errnoCode(err) ?? String(err)}`, details)
   }
   const realBase = realpathSync.native(base)
   let realRoot: string
@@ -39,13 +40,10 @@ export async function checkBase(base: string, root: string): Promise<void> {
     realRoot = path.resolve(root)
   }
   if (isInside(realBase, realRoot)) {
-    throw invalid(`base ${JSON.stringify(base)} is inside the docker-on-top root ${realRoot}; choose a directory outside it`, {base})
+    throw invalid(`${subject} is inside the docker-on-top root ${realRoot}; choose a directory outside it`, details)
   }
   if (isInside(realRoot, realBase)) {
-    throw invalid(
-      `base ${JSON.stringify(base)} contains the docker-on-top root ${realRoot}; overlayfs cannot stack a volume's changes inside its own base`,
-      {base},
-    )
+    throw invalid(`${subject} contains the docker-on-top root ${realRoot}; overlayfs cannot stack a volume's changes inside its own base`, details)
   }
 }
 

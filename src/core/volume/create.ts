@@ -20,7 +20,7 @@ export async function createVolume(ctx: StoreContext, name: string, rawOptions: 
   const meta: Metadata = {base: options.base, volatile: options.volatile, createdAt: new Date()}
   // No volume lock to take yet: in this process the queue orders creates of one name; across
   // processes the rename into place decides (it fails on the volume another create put there first).
-  await ctx.locks.serialize(name, async () => {
+  await ctx.locks.serialize(name, () => {
     buildVolume(ctx, name, meta)
     ctx.crash('create:after-rename')
     // Durable right after the answer, not before it (see NewVolumes). A power cut in between loses a

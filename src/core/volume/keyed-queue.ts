@@ -1,12 +1,12 @@
 /**
  * Runs tasks one at a time per key, in arrival order; different keys run in parallel. Used in front of
- * the cross-process lock so that 32 simultaneous Mounts of one volume queue here instead of spinning
- * on the lock file.
+ * the cross-process lock so that simultaneous Mounts of one volume queue here instead of polling the
+ * flock.
  */
 export class KeyedQueue {
   private readonly tails = new Map<string, Promise<unknown>>()
 
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+  run<T>(key: string, task: () => T | Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve()
     const result = previous.then(task, task)
     const tail = result.catch(() => {})

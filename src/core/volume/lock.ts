@@ -11,7 +11,7 @@ export interface LockLogger {
 
 /** How long an operation waits for a volume held by another process before it answers "busy". */
 const WAIT_MS = 30_000
-/** Polling delays while another process holds the lock: short at first (operations take ~1 ms), then 50 ms. */
+/** Polling delays while another process holds the lock: short at first (operations are short), then longer. */
 const FIRST_DELAY_MS = 1
 const MAX_DELAY_MS = 50
 
@@ -21,10 +21,9 @@ const MAX_DELAY_MS = 50
  * volume sits in front of it. Held for a whole remove, mount or unmount; a create holds the lock of the
  * scratch directory it builds the volume in (`tryLockDir`); reads take no lock.
  *
- * Why flock on the directory, and not a lock file whose existence is the lock (proper-lockfile, before):
- * the kernel drops a flock when its holder dies, however it dies, so a `dot mount` killed mid-operation
- * never blocks the volume (a lock file stayed until its 10 s staleness ran out); and taking it creates
- * no inode (creating and unlinking a lock file cost 0.05-0.4 ms per operation on ext4 here). A lock
+ * Why flock on the directory, and not a lock file whose existence is the lock: the kernel drops a
+ * flock when its holder dies, however it dies, so a `dot mount` killed mid-operation never blocks the
+ * volume; and taking it creates no inode. A lock
  * is only as old as its directory: whoever waited on a volume that a remove renamed to trash meanwhile
  * sees that the path names another directory now (or none), and answers "no such volume".
  */
@@ -73,7 +72,7 @@ export class VolumeLocks {
   }
 
   /** Runs `task` after the tasks already queued for `name` in this process, without a lock (create's). */
-  serialize<T>(name: string, task: () => Promise<T>): Promise<T> {
+  serialize<T>(name: string, task: () => T | Promise<T>): Promise<T> {
     return this.queue.run(name, task)
   }
 

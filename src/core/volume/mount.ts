@@ -3,9 +3,9 @@ import fs from 'node:fs/promises'
 
 import {type Metadata, readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
-import {createRecord, listRecordIds, readRecord, validateMountId, writeRecord} from '../disk/records.js'
+import {createRecord, dropRecords, ensureRecordsDir, listRecordIds, readRecord, validateMountId, writeRecord} from '../disk/records.js'
 import {DotError, errnoCode, invalid, wrap} from '../errors.js'
-import {overlayMountedOn} from '../kernel/overlay-mounted.js'
+import {overlayMountedOn} from '../kernel/overlays.js'
 import {overlayMount} from '../kernel/overlay-options.js'
 import {checkBase} from './base-check.js'
 import type {StoreContext} from './context.js'
@@ -20,15 +20,18 @@ export async function mountVolume(ctx: StoreContext, name: string, id: string): 
   validateMountId(id)
   const {layout} = ctx
   return ctx.locks.withLock(name, async () => {
-    const meta = await readMetadata(layout.metadata(name), name)
+    const meta = readMetadata(layout.metadata(name), name)
     const mountpoint = layout.mountpoint(name)
-    const ids = await listRecordIds(layout, name)
+    const ids = listRecordIds(layout, name)
     let mounted = overlayMountedOn(mountpoint)
     if (ids.length > 0 && mounted) {
-      const count = await readRecord(layout, name, id)
-      await (count === 0 ? createRecord(layout, name, id) : writeRecord(layout, name, id, count + 1)).catch((err) => {
+      const count = readRecord(layout, name, id)
+      try {
+        if (count === 0) createRecord(layout, name, id)
+        else writeRecord(layout, name, id, count + 1)
+      } catch (err) {
         throw wrap(`recording mount ${id} of volume "${name}"`, err)
-      })
+      }
       ctx.logger.debug(`mount "${name}" id ${id}: joined the mounted overlay`)
       return mountpoint
     }
@@ -36,7 +39,7 @@ export async function mountVolume(ctx: StoreContext, name: string, id: string): 
       // Records without an overlay: it was lost (a reboot, an unmount behind our back). Nobody can be
       // using it, so the records are stale; this is a first mount.
       ctx.logger.warn(`volume "${name}": dropping ${ids.length} stale mount record(s) of an overlay that is no longer mounted`)
-      await fs.rm(layout.activeMounts(name), {recursive: true, force: true})
+      dropRecords(layout, name, {recreate: false})
     }
     if (mounted && meta.volatile) {
       // An overlay without records (a failed unmount) cannot be reused by a volatile volume: its
@@ -47,8 +50,8 @@ export async function mountVolume(ctx: StoreContext, name: string, id: string): 
     if (!mounted) await mountOverlay(ctx, name, meta)
     else ctx.logger.debug(`mount "${name}": reusing an overlay left mounted without records`)
     try {
-      mkdirSync(layout.activeMounts(name), {recursive: true, mode: 0o755})
-      await createRecord(layout, name, id)
+      ensureRecordsDir(layout, name)
+      createRecord(layout, name, id)
     } catch (err) {
       // Without its record the overlay would be garbage; take it down now rather than leave it.
       await teardown(ctx, name, {detachIfBusy: true}).catch(() => {})
@@ -75,7 +78,7 @@ async function mountOverlay(ctx: StoreContext, name: string, meta: Metadata): Pr
   mkdirSync(layout.upper(name), {recursive: true, mode: 0o755})
   mkdirSync(layout.workdir(name), {recursive: true, mode: 0o700})
   mkdirSync(mountpoint, {recursive: true, mode: 0o755})
-  mkdirSync(layout.activeMounts(name), {recursive: true, mode: 0o755})
+  ensureRecordsDir(layout, name)
   ctx.crash('mount:before-mount')
   const mounter = await ctx.mounter()
   const spec = overlayMount(name, {base: meta.base, upper: layout.upper(name), workdir: layout.workdir(name), mountpoint})

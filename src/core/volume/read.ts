@@ -7,8 +7,7 @@ import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {readRecords} from '../disk/records.js'
 import {DotError, errnoCode, wrap} from '../errors.js'
-import {overlayMountpoints, readMountinfo} from '../kernel/mountinfo.js'
-import {overlayMountedOn} from '../kernel/overlay-mounted.js'
+import {overlayMountedOn, overlayMountsUnder} from '../kernel/overlays.js'
 import type {StoreContext} from './context.js'
 
 /** A volume as both faces show it. Cheap to build: no walk of the upper layer. */
@@ -32,11 +31,11 @@ const NAMES_CACHE_QUIET_NS = 50_000_000n
 
 // Reads take no lock and tolerate a volume vanishing mid-read.
 
-export async function getVolume(ctx: StoreContext, name: string): Promise<Volume> {
+export function getVolume(ctx: StoreContext, name: string): Volume {
   validateName(name)
   const {layout} = ctx
-  const [meta, records] = await Promise.all([readMetadata(layout.metadata(name), name), readRecords(layout, name)])
-  return toVolume(ctx, name, meta, records, overlayMountedOn(layout.mountpoint(name)))
+  const meta = readMetadata(layout.metadata(name), name)
+  return toVolume(ctx, name, meta, readRecords(layout, name), overlayMountedOn(layout.mountpoint(name)))
 }
 
 /**
@@ -80,33 +79,33 @@ export async function volumeNames(ctx: StoreContext): Promise<string[]> {
 
 /** Names with their mountpoint when mounted: what the plugin's List needs, without reading each volume. */
 export async function listBrief(ctx: StoreContext): Promise<{name: string; mountpoint?: string}[]> {
-  const [names, mounts] = await Promise.all([volumeNames(ctx), readOverlayMounts()])
-  // Few volumes are mounted: find them by name rather than build a path for every volume.
+  const [names, mounts] = await Promise.all([volumeNames(ctx), overlayMountsUnder(ctx.layout.root)])
+  // Few volumes are mounted: name them from their mountpoints rather than build a path for every volume.
   const mounted = new Map<string, string>()
-  for (const name of names.length > 0 ? mountedVolumeNames(ctx.layout.root, mounts.keys()) : []) mounted.set(name, ctx.layout.mountpoint(name))
+  for (const mountpoint of mounts.keys()) {
+    const name = ctx.layout.volumeOfMountpoint(mountpoint)
+    if (name !== undefined) mounted.set(name, mountpoint)
+  }
   return names.map((name) => {
     const mountpoint = mounted.get(name)
-    return mountpoint && mounts.has(mountpoint) ? {name, mountpoint} : {name}
+    return mountpoint ? {name, mountpoint} : {name}
   })
 }
 
 /** Every volume, read in full. Volumes with unreadable metadata are skipped (and logged): gc reports them. */
 export async function listVolumes(ctx: StoreContext): Promise<Volume[]> {
   const {layout} = ctx
-  const [names, mounts] = await Promise.all([volumeNames(ctx), readOverlayMounts()])
-  const volumes = await Promise.all(
-    names.map(async (name) => {
-      try {
-        const [meta, records] = await Promise.all([readMetadata(layout.metadata(name), name), readRecords(layout, name)])
-        return toVolume(ctx, name, meta, records, mounts.has(layout.mountpoint(name)))
-      } catch (err) {
-        if (err instanceof DotError && err.code === 'not-found') return undefined
-        ctx.logger.warn((err as Error).message)
-        return undefined
-      }
-    }),
-  )
-  return volumes.filter((v): v is Volume => v !== undefined)
+  const [names, mounts] = await Promise.all([volumeNames(ctx), overlayMountsUnder(ctx.layout.root)])
+  const volumes: Volume[] = []
+  for (const name of names) {
+    try {
+      const meta = readMetadata(layout.metadata(name), name)
+      volumes.push(toVolume(ctx, name, meta, readRecords(layout, name), mounts.has(layout.mountpoint(name))))
+    } catch (err) {
+      if (!(err instanceof DotError && err.code === 'not-found')) ctx.logger.warn((err as Error).message)
+    }
+  }
+  return volumes
 }
 
 /** Bytes the volume's changes occupy. Walks the upper layer: for admins, never on a hot path. */
@@ -127,18 +126,4 @@ export function toVolume(ctx: StoreContext, name: string, meta: Metadata, record
   }
   if (mounted) volume.mountpoint = ctx.layout.mountpoint(name)
   return volume
-}
-
-async function readOverlayMounts(): Promise<Map<string, number>> {
-  return overlayMountpoints(await readMountinfo())
-}
-
-/** Names `n` for which `<root>/<n>/mountpoint` is among `mountpoints`. */
-function* mountedVolumeNames(root: string, mountpoints: Iterable<string>): Iterable<string> {
-  const prefix = root.endsWith('/') ? root : `${root}/`
-  for (const mountpoint of mountpoints) {
-    if (!mountpoint.startsWith(prefix) || !mountpoint.endsWith('/mountpoint')) continue
-    const name = mountpoint.slice(prefix.length, -'/mountpoint'.length)
-    if (!name.includes('/')) yield name
-  }
 }

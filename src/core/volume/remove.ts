@@ -1,9 +1,8 @@
 import {renameSync} from 'node:fs'
-import fs from 'node:fs/promises'
 
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
-import {readRecords} from '../disk/records.js'
+import {dropRecords, readRecords} from '../disk/records.js'
 import {inUse, invalid} from '../errors.js'
 import type {StoreContext} from './context.js'
 import {teardown} from './teardown.js'
@@ -20,14 +19,16 @@ export async function removeVolume(ctx: StoreContext, name: string, options: {fo
     const volumeDir = layout.volume(name) // exists: the lock is taken on it
     // Missing or garbage metadata alike: the directory may hold someone's changes we cannot describe,
     // so it goes only when the user insists.
-    const readable = await readMetadata(layout.metadata(name), name).then(
-      () => true,
-      () => false,
-    )
+    let readable = true
+    try {
+      readMetadata(layout.metadata(name), name)
+    } catch {
+      readable = false
+    }
     if (!readable && !options.force) {
       throw invalid(`volume "${name}" has no readable metadata; inspect ${volumeDir} and use --force to delete it`, {name})
     }
-    const records = await readRecords(layout, name)
+    const records = readRecords(layout, name)
     if (records.size > 0 && !options.force) {
       const ids = [...records.keys()]
       throw inUse(`volume "${name}" is in use (${ids.length} active mount${ids.length === 1 ? '' : 's'}: ${ids.join(', ')}); unmount it first, or force`, {
@@ -38,7 +39,7 @@ export async function removeVolume(ctx: StoreContext, name: string, options: {fo
     // Drop the records before unmounting (records mean use), then make sure nothing is mounted inside
     // the directory about to be deleted: deleting through a live overlay would write whiteouts. The
     // mount-only directories go with the rest, in the background deletion of the trash.
-    if (records.size > 0) await fs.rm(layout.activeMounts(name), {recursive: true, force: true})
+    if (records.size > 0) dropRecords(layout, name, {recreate: false})
     await teardown(ctx, name, {detachIfBusy: true, keepDirs: true})
     ctx.crash('remove:after-unmount')
     const trash = layout.scratch('trash', name)

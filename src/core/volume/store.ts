@@ -1,19 +1,19 @@
-import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import type {Layout} from '../disk/layout.js'
 import {validateName} from '../disk/names.js'
-import {errnoCode} from '../errors.js'
+import {realpathOfNearest} from '../kernel/realpath.js'
 import type {Logger} from '../logger.js'
 import {createContext, type StoreContext, type StoreOptions} from './context.js'
 import {createVolume} from './create.js'
 import {mountVolume} from './mount.js'
 import {changesSize, getVolume, listBrief, listVolumes, volumeNames, type Volume} from './read.js'
 import {removeVolume} from './remove.js'
-import {unmountVolume} from './unmount.js'
+import {type UnmountResult, unmountVolume} from './unmount.js'
 
 export type {StoreOptions} from './context.js'
 export type {Volume} from './read.js'
+export type {UnmountResult} from './unmount.js'
 
 export const DEFAULT_ROOT = '/var/lib/docker-on-top'
 
@@ -23,7 +23,7 @@ export const DEFAULT_ROOT = '/var/lib/docker-on-top'
  * validates: every answer is read from disk and the kernel, so `dot serve` and `dot` commands run by
  * hand share it safely.
  *
- * The rules (DESIGN.md §4): records mean use (mount, then record; unrecord, then unmount); the base is
+ * The rules (docs/rules.md): records mean use (mount, then record; unrecord, then unmount); the base is
  * never written; changes are deleted only when asked (rm, or the volatile wipe at the next first mount);
  * every multi-step change is valid or detectably dirty at each step (see `reconcile`).
  */
@@ -53,7 +53,8 @@ export class VolumeStore {
     return this.context.logger
   }
 
-  get(name: string): Promise<Volume> {
+  /** Async like the rest of the facade's reads, though the read itself is synchronous. */
+  async get(name: string): Promise<Volume> {
     return getVolume(this.context, name)
   }
 
@@ -85,7 +86,8 @@ export class VolumeStore {
     return mountVolume(this.context, name, id)
   }
 
-  unmount(name: string, id: string): Promise<void> {
+  /** Drops one use of mount ID `id`; says whether it was mounted and what is left. */
+  unmount(name: string, id: string): Promise<UnmountResult> {
     return unmountVolume(this.context, name, id)
   }
 
@@ -102,20 +104,5 @@ export class VolumeStore {
   /** Waits for background work to finish (`settled`); the store holds nothing else to release. */
   close(): Promise<void> {
     return this.settled()
-  }
-}
-
-/**
- * The real path of `p` even when it does not exist yet (a root created by the first create): the
- * nearest existing ancestor resolved, the rest appended. Otherwise a root below a symlink would never
- * match the kernel's mountpoints, every mount would look lost, and overlays would be stacked.
- */
-async function realpathOfNearest(p: string): Promise<string> {
-  try {
-    return await fs.realpath(p)
-  } catch (err) {
-    const parent = path.dirname(p)
-    if (errnoCode(err) !== 'ENOENT' || parent === p) return p
-    return path.join(await realpathOfNearest(parent), path.basename(p))
   }
 }

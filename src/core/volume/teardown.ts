@@ -1,7 +1,7 @@
 import {rmdirSync, rmSync} from 'node:fs'
 
 import {DotError, errnoCode} from '../errors.js'
-import {overlayMountedOn} from '../kernel/overlay-mounted.js'
+import {overlayMountedOn} from '../kernel/overlays.js'
 import type {StoreContext} from './context.js'
 
 /** EBUSY on unmount is retried this many times before the overlay is detached lazily. */
