@@ -1,35 +1,16 @@
-import {invalid} from '../core/errors.js'
+import {LOG_LEVELS, type LogLevel} from '../plugin/logger.js'
+import type {ServeFlags} from '../plugin/serve.js'
 
-export const SERVE_LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
-export type ServeLogLevel = (typeof SERVE_LOG_LEVELS)[number]
-
-/** A driver name becomes a file name under /run/docker/plugins: the volume-name rules keep it one. */
-const DRIVER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
-
-export function isDriverName(name: string): boolean {
-  return DRIVER_NAME.test(name) && name.length <= 200
-}
-
-export interface ServeFlags {
-  name: string
-  root: string
-  socket?: string
-  logLevel: ServeLogLevel
-}
+export const SERVE_LOG_LEVELS = LOG_LEVELS
+export type ServeLogLevel = LogLevel
+export type {ServeFlags} from '../plugin/serve.js'
 
 /**
- * What `dot serve` does once its flags are parsed, shared by the oclif command and by the start-up
- * path that skips oclif (serve-without-oclif.ts). Resolves when the server has stopped.
+ * Runs `dot serve` (plugin/serve.ts, where its lifecycle reads in one place) for the oclif command and
+ * for the start-up path that skips oclif. The HTTP server and the FFI load only here, so other
+ * commands start fast.
  */
 export async function runServe(flags: ServeFlags): Promise<void> {
-  const {name, root} = flags
-  if (!isDriverName(name)) {
-    throw invalid(`invalid driver name ${JSON.stringify(name)}: a name starts with a letter or digit and contains only letters, digits, "_", "." and "-"`)
-  }
-  // The HTTP server and the FFI load only here, so other commands start fast.
-  const {serve, defaultSocketPath, stderrLogger} = await import('../plugin/index.js')
-  const logger = stderrLogger(flags.logLevel)
-  process.on('unhandledRejection', (reason) => logger.error(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`))
-  const socket = flags.socket ?? defaultSocketPath(name)
-  await serve({name, socket, root, logger, onReady: () => process.stdout.write(`listening on ${socket}\n`)})
+  const {serve} = await import('../plugin/serve.js')
+  await serve(flags)
 }

@@ -1,6 +1,7 @@
 import {DEFAULT_ROOT} from '../core/volume/store.js'
 import {exitCodeFor} from './exit-codes.js'
-import {isDriverName, runServe, SERVE_LOG_LEVELS, type ServeFlags, type ServeLogLevel} from './run-serve.js'
+import {isPlainName} from '../core/disk/names.js'
+import {runServe, SERVE_LOG_LEVELS, type ServeFlags, type ServeLogLevel} from './run-serve.js'
 import {toDotError} from './to-dot-error.js'
 
 const FLAGS = new Set(['name', 'socket', 'root', 'log-level'])
@@ -9,7 +10,7 @@ const FLAGS = new Set(['name', 'socket', 'root', 'log-level'])
  * `dot serve` without loading oclif, for the well-formed command lines a service runs: only --name,
  * --socket, --root and --log-level, each as `--flag value` or `--flag=value`, with valid values, plus
  * their environment defaults (DOT_SOCKET, DOT_ROOT, DOT_LOG_LEVEL). oclif's module graph is most of
- * `dot serve`'s start-up (~90-150 ms here), which dockerd waits for when it first uses the plugin.
+ * `dot serve`'s start-up, which dockerd waits for when it first uses the plugin.
  * Anything else (help, a typo, a bad or repeated value) returns false: oclif then parses it and
  * reports errors as for every command.
  */
@@ -42,7 +43,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv): ServeFla
   const fromEnv = (key: string) => env[key]
   const name = given.get('name') ?? 'docker-on-top'
   const logLevel = given.get('log-level') ?? fromEnv('DOT_LOG_LEVEL') ?? 'info'
-  if (!isDriverName(name) || !(SERVE_LOG_LEVELS as readonly string[]).includes(logLevel)) return undefined
+  if (!isPlainName(name) || !(SERVE_LOG_LEVELS as readonly string[]).includes(logLevel)) return undefined
   const socket = given.get('socket') ?? fromEnv('DOT_SOCKET')
   return {name, root: given.get('root') ?? fromEnv('DOT_ROOT') ?? DEFAULT_ROOT, ...(socket ? {socket} : {}), logLevel: logLevel as ServeLogLevel}
 }

@@ -16,12 +16,9 @@ export default class Unmount extends DotCommand<typeof Unmount> {
     const store = await this.openStore()
     const {name} = this.args
     const {id} = this.flags
-    const before = await store.get(name)
-    const wasMounted = Object.hasOwn(before.mounts, id)
-    await store.unmount(name, id)
+    const {wasMounted, mounted, mounts} = await store.unmount(name, id)
     if (!wasMounted) this.warnLine(`volume "${name}" was not mounted under ID "${id}"; nothing to do`)
-    const after = await store.get(name)
     this.print(name)
-    return {name, id, wasMounted, state: after.mounted ? 'mounted' : 'idle', mounts: after.mounts}
+    return {name, id, wasMounted, state: mounted ? 'mounted' : 'idle', mounts}
   }
 }

@@ -1,3 +1,3 @@
-export {serve, type ServeOptions} from './serve.js'
+export {serve, type ServeFlags} from './serve.js'
 export {defaultSocketPath} from './socket-file.js'
 export {LOG_LEVELS, type LogLevel, stderrLogger} from './logger.js'

@@ -1,83 +1,110 @@
+import {isPlainName} from '../core/disk/names.js'
+import {invalid} from '../core/errors.js'
+import type {Logger} from '../core/logger.js'
 import {reconcile} from '../core/repair/reconcile.js'
 import {VolumeStore} from '../core/volume/store.js'
-import type {Logger} from '../core/logger.js'
+import {type LogLevel, stderrLogger} from './logger.js'
 import {PluginServer} from './server.js'
-import {prepareSocket} from './socket-file.js'
+import {defaultSocketPath, prepareSocket} from './socket-file.js'
 
-export interface ServeOptions {
+export interface ServeFlags {
   name: string
-  socket: string
   root: string
-  logger: Logger
-  /** Called once the socket accepts requests. */
-  onReady?: () => void
+  socket?: string
+  logLevel: LogLevel
 }
 
 /**
- * `dot serve` from start to stop: claim the socket (refusing if a live server holds it), listen,
- * reconcile the root (DESIGN.md §4 rule 5), and on SIGTERM/SIGINT shut down gracefully. Resolves when the
- * server has stopped. Mounts are never taken down on shutdown: running containers use them, and a
- * restarted server finds them again through their records.
+ * `dot serve` from start to stop, the whole lifecycle in order: check the driver name, claim the socket
+ * (refusing if a live server holds it), open the store, listen, say so on stdout, repair the root
+ * (in the background, once the socket answers), and on SIGTERM/SIGINT stop accepting, let requests in
+ * flight finish and wait for the repairs. Both ways into `dot serve` (the oclif command and the
+ * service's fast path, cli/serve-without-oclif.ts) end here. Resolves when the server has stopped.
+ * Mounts are never taken down on shutdown: running containers use them, and a restarted server finds
+ * them again through their records.
  */
-export async function serve(options: ServeOptions): Promise<void> {
-  const {logger} = options
-  let stopSignal: NodeJS.Signals | undefined
-  let wake: (() => void) | undefined
-  // Handled from the first moment, so a stop during start-up ends it between steps, not mid-repair.
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopSignal) {
-      logger.warn(`${signal} again: exiting without waiting for requests in flight`)
-      process.exit(1)
-    }
-    stopSignal = signal
-    logger.info(`${signal}: shutting down (mounted volumes stay mounted)`)
-    wake?.()
+export async function serve(flags: ServeFlags): Promise<void> {
+  const {name, root} = flags
+  if (!isPlainName(name)) {
+    throw invalid(`invalid driver name ${JSON.stringify(name)}: a name starts with a letter or digit and contains only letters, digits, "_", "." and "-"`)
   }
-  process.on('SIGTERM', onSignal)
-  process.on('SIGINT', onSignal)
+  const logger = stderrLogger(flags.logLevel)
+  process.on('unhandledRejection', (reason) => logger.error(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`))
+  const socket = flags.socket ?? defaultSocketPath(name)
+  // Watched from the first moment, so a stop during start-up ends it between steps, not mid-repair.
+  const stop = watchStopSignals(logger)
   try {
-    const socketState = await prepareSocket(options.socket)
-    if (socketState === 'stale-removed') logger.warn(`removed a stale socket ${options.socket} (left by a server that did not shut down)`)
-
-    const store = await VolumeStore.open({root: options.root, logger})
-    if (stopSignal) return
-
+    if ((await prepareSocket(socket)) === 'stale-removed') logger.warn(`removed a stale socket ${socket} (left by a server that did not shut down)`)
+    const store = await VolumeStore.open({root, logger})
+    if (stop.requested) return
     const server = new PluginServer(store, logger)
-    await server.listen(options.socket)
-    logger.info(`listening on ${options.socket} as volume driver "${options.name}", root ${store.root}`)
-    options.onReady?.()
-
-    // Repairs run once the socket answers: dockerd waits on a legacy plugin at its own start (§9.10),
-    // and with 10,000 volumes reconciling takes about a second. Requests meanwhile are safe: every repair
-    // re-checks and runs under the volume's lock, and Mount and Unmount handle stale records themselves.
-    const reconciled = reconcile(store.context)
-      .then((findings) => {
-        for (const finding of findings) {
-          const line = `reconcile: ${finding.volume ? `volume "${finding.volume}": ` : ''}${finding.problem} (${finding.path}): ${finding.action}`
-          if (finding.repaired) logger.info(line)
-          else logger.warn(line)
-        }
-      })
-      .catch((err: Error) => logger.error(`reconcile: ${err.message}`))
-    // Loads the FFI now rather than on the first Mount, and says which way mounts will be made.
-    const mounted = store.context
-      .mounter()
-      .then((mounter) => logger.debug(`mounting with ${mounter.constructor.name}`))
-      .catch((err: Error) => logger.error(`loading the mounter: ${err.message}`))
-
-    await new Promise<void>((resolve) => {
-      wake = resolve
-      if (stopSignal) resolve()
-    })
+    await server.listen(socket)
+    logger.info(`listening on ${socket} as volume driver "${name}", root ${store.root}`)
+    process.stdout.write(`listening on ${socket}\n`)
+    const background = [repairRoot(store, logger), loadMounter(store, logger)]
+    await stop.wait
     try {
-      await server.close(options.socket)
+      await server.close(socket)
     } finally {
-      await Promise.all([reconciled, mounted])
+      await Promise.all(background)
       await store.close()
     }
     logger.info('stopped')
   } finally {
-    process.off('SIGTERM', onSignal)
-    process.off('SIGINT', onSignal)
+    stop.dispose()
+  }
+}
+
+/**
+ * The start-up repair, run once the socket answers: dockerd waits on a legacy plugin at its own start
+ * (docs/plugin-protocol.md §9.10). Requests meanwhile are safe: every repair re-checks and runs under the volume's
+ * lock, and Mount and Unmount handle stale records themselves. One log line per finding.
+ */
+async function repairRoot(store: VolumeStore, logger: Logger): Promise<void> {
+  try {
+    for (const finding of await reconcile(store.context)) {
+      const line = `reconcile: ${finding.volume ? `volume "${finding.volume}": ` : ''}${finding.problem} (${finding.path}): ${finding.action}`
+      if (finding.repaired) logger.info(line)
+      else logger.warn(line)
+    }
+  } catch (err) {
+    logger.error(`reconcile: ${(err as Error).message}`)
+  }
+}
+
+/** Loads the FFI now rather than on the first Mount, and says which way mounts will be made. */
+async function loadMounter(store: VolumeStore, logger: Logger): Promise<void> {
+  try {
+    logger.debug(`mounting with ${(await store.context.mounter()).constructor.name}`)
+  } catch (err) {
+    logger.error(`loading the mounter: ${(err as Error).message}`)
+  }
+}
+
+/** SIGTERM or SIGINT: `wait` resolves, `requested` turns true. A second signal exits at once. */
+function watchStopSignals(logger: Logger): {readonly requested: boolean; wait: Promise<void>; dispose(): void} {
+  let requested = false
+  let wake: () => void = () => {}
+  const wait = new Promise<void>((resolve) => (wake = resolve))
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (requested) {
+      logger.warn(`${signal} again: exiting without waiting for requests in flight`)
+      process.exit(1)
+    }
+    requested = true
+    logger.info(`${signal}: shutting down (mounted volumes stay mounted)`)
+    wake()
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+  return {
+    get requested() {
+      return requested
+    },
+    wait,
+    dispose() {
+      process.off('SIGTERM', onSignal)
+      process.off('SIGINT', onSignal)
+    },
   }
 }
