@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import {after, before, describe, test} from 'node:test'
+
+import {parseMountinfo} from '../../src/core/mountinfo.js'
+import {assertRoot, rootOnly} from '../helpers/requirements.js'
+import {runDot} from '../helpers/run-dot.js'
+import {TempRoot} from '../helpers/temp-root.js'
+import {dotArgs, isOneLine} from './cli-fixtures.js'
+import {overlayCount} from './store-fixtures.js'
+
+/**
+ * Issue 10, item 3: the base is checked at every first mount, not only at create. A base path that
+ * became a symlink to what create refuses (another volume's upper layer, the root, /) is refused with
+ * a clear error and nothing mounted; a base reached through a symlink is mounted as its resolved path.
+ */
+describe('the base is resolved and checked at every first mount', rootOnly(), () => {
+  let tmp: TempRoot
+  const dot = (...command: string[]) => runDot(dotArgs(tmp.root, command))
+
+  before(() => {
+    assertRoot()
+    tmp = new TempRoot('dot-test-base-at-mount-')
+  })
+  after(() => tmp?.cleanup())
+
+  const created = async (name: string, base: string, volatile = false) => {
+    const result = await dot('create', name, '--base', base, ...(volatile ? ['--volatile'] : []))
+    assert.equal(result.code, 0, result.stderr)
+  }
+
+  for (const [label, volatile] of [
+    ['a volume', false],
+    ['a volatile volume', true],
+  ] as const) {
+    for (const target of ['another volume\'s upper layer', 'the root', '/'] as const) {
+      test(`${label}: a base that became a symlink to ${target} is refused at mount, nothing mounted`, async () => {
+        const tag = `${volatile ? 'v' : 'n'}${target === '/' ? 'slash' : target === 'the root' ? 'root' : 'upper'}`
+        const other = tmp.base(`other-${tag}`, {'other.txt': 'other\n'})
+        await created(`other-${tag}`, other)
+        const base = tmp.base(`base-${tag}`, {'mine.txt': 'mine\n'})
+        await created(`vol-${tag}`, base, volatile)
+        // Changes a volatile volume must keep when its mount is refused (they are wiped only by a mount that succeeds).
+        fs.writeFileSync(path.join(tmp.root, `vol-${tag}`, 'upper', 'change.txt'), 'change\n')
+        fs.rmSync(base, {recursive: true})
+        const pointsAt = target === '/' ? '/' : target === 'the root' ? tmp.root : path.join(tmp.root, `other-${tag}`, 'upper')
+        fs.symlinkSync(pointsAt, base)
+
+        const result = await dot('mount', `vol-${tag}`)
+        assert.equal(result.code, 2, `mount of a base now pointing at ${target} must be refused as invalid: ${result.stdout}${result.stderr}`)
+        assert.ok(isOneLine(result.stderr), result.stderr)
+        assert.match(result.stderr, /cannot mount volume/)
+        assert.match(result.stderr, target === '/' ? /contains the docker-on-top root/ : /inside the docker-on-top root|contains the docker-on-top root/)
+        assert.equal(overlayCount(path.join(tmp.root, `vol-${tag}`, 'mountpoint')), 0, 'nothing mounted')
+        assert.deepEqual(fs.readdirSync(path.join(tmp.root, `vol-${tag}`, 'activemounts')), [], 'no mount record')
+        assert.equal(fs.readFileSync(path.join(tmp.root, `vol-${tag}`, 'upper', 'change.txt'), 'utf8'), 'change\n', 'the changes are kept')
+      })
+    }
+  }
+
+  test('a base reached through a symlink is mounted as its resolved path', async () => {
+    const real = tmp.base('real', {'real.txt': 'real\n'})
+    const link = path.join(tmp.dir, 'bases', 'link')
+    fs.symlinkSync(real, link)
+    await created('through-link', link)
+    const result = await dot('mount', 'through-link')
+    assert.equal(result.code, 0, result.stderr)
+    const mountpoint = path.join(tmp.root, 'through-link', 'mountpoint')
+    try {
+      assert.equal(fs.readFileSync(path.join(mountpoint, 'real.txt'), 'utf8'), 'real\n')
+      const [entry] = parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')).filter((e) => e.mountpoint === mountpoint)
+      assert.ok(entry, 'the overlay is mounted')
+      assert.doesNotMatch(JSON.stringify(entry), new RegExp(`lowerdir=${link}[,"]`), `the symlink itself is not what was mounted: ${JSON.stringify(entry)}`)
+    } finally {
+      assert.equal((await dot('unmount', 'through-link')).code, 0)
+    }
+  })
+})
