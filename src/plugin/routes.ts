@@ -52,8 +52,8 @@ export const ROUTES: Record<string, Route> = {
     needsBody: true,
     async handle(store, body) {
       const name = requestName(body)
-      // Refused (in-use) while any mount record exists: dockerd only knows about its own containers (§9.13).
-      await store.remove(name) // the store logs the removal
+      // dockerd vouches for its own mount IDs only: records of mounts made by hand still refuse (§9.13).
+      await store.remove(name, {byDocker: true}) // the store logs the removal
       return {response: {}}
     },
   },

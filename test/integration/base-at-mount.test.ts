@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
-import {parseMountinfo} from '../../src/core/mountinfo.js'
+import {parseMountinfo} from '../../src/core/kernel/mountinfo.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {runDot} from '../helpers/run-dot.js'
 import {TempRoot} from '../helpers/temp-root.js'

@@ -5,14 +5,15 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
-import {overlayMountpoints, parseMountinfo} from '../../src/core/mountinfo.js'
+import {parseMountinfo} from '../../src/core/kernel/mountinfo.js'
+import {countOverlays} from '../../src/core/kernel/overlays.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {runDot} from '../helpers/run-dot.js'
 import {TempRoot} from '../helpers/temp-root.js'
 import {ServeProcess} from './plugin-process.js'
 
 const dockerId = () => randomBytes(32).toString('hex')
-const overlaysOn = (mountpoint: string) => overlayMountpoints(parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'))).get(mountpoint) ?? 0
+const overlaysOn = (mountpoint: string) => countOverlays(parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'))).get(mountpoint) ?? 0
 const chattr = (flag: '+i' | '-i', file: string) => execFileSync('chattr', [flag, file])
 
 /** Every file below `dir` (no symlinks followed). */

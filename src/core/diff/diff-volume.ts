@@ -1,5 +1,6 @@
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
+import {assertNothingPlanted} from '../disk/planted.js'
 import {DotError} from '../errors.js'
 import {checkBase} from '../volume/base-check.js'
 import type {StoreContext} from '../volume/context.js'
@@ -13,6 +14,7 @@ import {type Changes, computeChanges} from './changes.js'
  */
 export async function diffVolume(ctx: StoreContext, name: string): Promise<Changes> {
   validateName(name)
+  assertNothingPlanted(ctx.layout, name)
   const meta = readMetadata(ctx.layout.metadata(name), name)
   if (process.geteuid?.() !== 0) {
     throw new DotError('unsupported', 'dot diff must run as root: overlayfs keeps its opaque-directory marks in trusted.* xattrs, which only root can read')

@@ -1,4 +1,4 @@
-import {readFileSync, statSync, writeFileSync} from 'node:fs'
+import {closeSync, constants, openSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 
 import {DotError, errnoCode, notFound} from '../errors.js'
 
@@ -43,9 +43,16 @@ export function decodeMetadata(text: string, fallbackCreatedAt: () => Date): Met
 export function readMetadata(file: string, name: string): Metadata {
   let text: string
   try {
-    text = readFileSync(file, 'utf8')
+    // O_NOFOLLOW: a symlink planted in its place is refused (ELOOP), never read (disk/planted.ts).
+    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW)
+    try {
+      text = readFileSync(fd, 'utf8')
+    } finally {
+      closeSync(fd)
+    }
   } catch (err) {
     if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') throw notFound(`no such volume: ${name}`, {name})
+    if (errnoCode(err) === 'ELOOP') throw new DotError('invalid', `volume "${name}": ${file} is a symbolic link; docker-on-top never follows a link inside its root`, {name, path: file})
     throw new DotError('internal', `reading metadata of volume "${name}": ${(err as Error).message}`, {name})
   }
   try {

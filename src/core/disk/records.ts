@@ -16,6 +16,16 @@ import {isPlainName, NAME_MAX_LENGTH} from './names.js'
  * where a thread-pool round trip per call would cost more than the call. Every change to activemounts/
  * goes through this file.
  */
+/**
+ * dockerd's mount IDs are 64 hex digits (moby's stringid). Only records of such IDs are dockerd's to
+ * vouch for (Remove, gc --stale); a record made by hand (`dot mount --id ...`) is none of its business.
+ */
+const DOCKER_MOUNT_ID = /^[0-9a-f]{64}$/
+
+export function isDockerMountId(id: string): boolean {
+  return DOCKER_MOUNT_ID.test(id)
+}
+
 export function validateMountId(id: unknown): string {
   if (typeof id !== 'string' || id === '') throw invalid('mount ID is empty; give a non-empty ID')
   if (!isPlainName(id)) {

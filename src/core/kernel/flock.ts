@@ -36,7 +36,8 @@ export function tryLockExclusive(fd: number): boolean {
  * away meanwhile is not a lock on `dir`.
  */
 export function tryLockDir(dir: string): number | undefined {
-  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)
+  // O_NOFOLLOW: a directory replaced by a symlink is refused (ELOOP), never locked through (disk/planted.ts).
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW)
   try {
     if (tryLockExclusive(fd) && sameFile(fd, dir)) return fd
   } catch (err) {
@@ -50,6 +51,6 @@ export function tryLockDir(dir: string): number | undefined {
 /** Whether `fd` is still the file at `file` (renamed away or replaced while we waited for it, if not). */
 export function sameFile(fd: number, file: string): boolean {
   const held = fs.fstatSync(fd)
-  const current = fs.statSync(file, {throwIfNoEntry: false})
+  const current = fs.lstatSync(file, {throwIfNoEntry: false})
   return current !== undefined && current.ino === held.ino && current.dev === held.dev
 }

@@ -1,5 +1,6 @@
 import {type Finding, reconcile} from './reconcile.js'
-import {readRecords, writeRecord} from '../disk/records.js'
+import {assertNothingPlanted} from '../disk/planted.js'
+import {isDockerMountId, readRecords, writeRecord} from '../disk/records.js'
 import type {StoreContext} from '../volume/context.js'
 import {listVolumes} from '../volume/read.js'
 import {teardown} from '../volume/teardown.js'
@@ -21,12 +22,6 @@ export interface GcResult {
 }
 
 /**
- * dockerd's mount IDs are 64 hex digits (moby's stringid). Only such records are judged against
- * dockerd: a record made by hand (`dot mount --id ...`) is none of dockerd's business.
- */
-const DOCKER_MOUNT_ID = /^[0-9a-f]{64}$/
-
-/**
  * `dot gc`: the start-up reconcile (see `reconcile`), then, when dockerd is reachable, the volumes it
  * no longer uses although they have records of its mounts: a dockerd killed with running containers
  * never sends their Unmounts (docs/plugin-protocol.md §9.5). Those are reported, and repaired only with `stale`:
@@ -39,7 +34,7 @@ export async function gc(ctx: StoreContext, options: GcOptions = {}): Promise<Gc
   const dryRun = options.dryRun ?? false
   const findings = await reconcile(ctx, {dryRun})
   const snapshot = (await listVolumes(ctx))
-    .map((volume) => ({name: volume.name, ids: Object.keys(volume.mounts).filter((id) => DOCKER_MOUNT_ID.test(id))}))
+    .map((volume) => ({name: volume.name, ids: Object.keys(volume.mounts).filter(isDockerMountId)}))
     .filter((volume) => volume.ids.length > 0)
   const usage = await dockerVolumesInUse(options.env)
   if (!usage.reachable) return {findings, docker: {checked: false, host: usage.host, reason: usage.reason}}
@@ -60,6 +55,7 @@ async function staleFinding(ctx: StoreContext, name: string, ids: string[], opti
   if (options.dryRun) return {...finding, action: 'would be records dropped and overlay unmounted', repaired: false, status: 'would-repair'}
   try {
     const action = await ctx.locks.withLock(name, async () => {
+      assertNothingPlanted(ctx.layout, name)
       const records = readRecords(ctx.layout, name)
       for (const id of ids) if (records.has(id)) writeRecord(ctx.layout, name, id, 0)
       if ([...records.keys()].some((id) => !ids.includes(id))) return 'records dropped (other mounts remain: overlay kept)'

@@ -15,6 +15,8 @@ export /**
 async function clearOldLocks(ctx: StoreContext, dryRun: boolean): Promise<Finding[]> {
   const findings: Finding[] = []
   const dir = ctx.layout.oldLocks()
+  // Only a real directory is swept: a link in its place is reported by `reconcile` and left alone.
+  if (!(await fs.lstat(dir).then((s) => s.isDirectory(), () => false))) return findings
   let names: string[]
   try {
     names = await fs.readdir(dir)
@@ -23,7 +25,7 @@ async function clearOldLocks(ctx: StoreContext, dryRun: boolean): Promise<Findin
   }
   for (const lockName of names) {
     const full = path.join(dir, lockName)
-    const mtimeMs = await fs.stat(full).then((s) => s.mtimeMs, () => undefined)
+    const mtimeMs = await fs.lstat(full).then((s) => s.mtimeMs, () => undefined)
     if (mtimeMs === undefined || Date.now() - mtimeMs < STALE_LOCK_MS) continue
     findings.push(await repair(dryRun, {path: full, problem: 'stale lock left by a process that died', action: 'deleted'}, () => fs.rm(full, {recursive: true, force: true})))
   }

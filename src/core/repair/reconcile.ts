@@ -4,6 +4,7 @@ import path from 'node:path'
 import {OLD_LOCKS_DIR, SCRATCH_PREFIXES} from '../disk/layout.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
+import {plantedEntry} from '../disk/planted.js'
 import {deleteRecordTempFile, dropRecords, hasNoRecordFiles, listRecordIds, recordTempFiles} from '../disk/records.js'
 import {DotError, errnoCode} from '../errors.js'
 import {overlayMountsUnder} from '../kernel/overlays.js'
@@ -46,6 +47,11 @@ export async function reconcile(ctx: StoreContext, options: ReconcileOptions = {
     // answers requests while it reconciles a large root.
     if (++seen % 64 === 0) await new Promise((resolve) => setImmediate(resolve))
     const full = path.join(layout.root, entry.name)
+    if (entry.isSymbolicLink()) {
+      // Never followed (disk/planted.ts): a scratch entry, .locks or a volume replaced by a link is only shown.
+      findings.push({path: full, problem: 'a symbolic link inside the root (docker-on-top never makes one, nor follows it)', action: 'left alone (remove it by hand)', repaired: false, status: 'reported'})
+      continue
+    }
     if (SCRATCH_PREFIXES.some((prefix) => entry.name.startsWith(prefix))) {
       const finding = await sweepScratch(ctx, entry.name, overlays, dryRun)
       if (finding) findings.push(finding)
@@ -68,6 +74,10 @@ export async function reconcile(ctx: StoreContext, options: ReconcileOptions = {
 async function reconcileVolume(ctx: StoreContext, name: string, overlays: Map<string, number>, dryRun: boolean): Promise<Finding[]> {
   const {layout} = ctx
   const findings: Finding[] = []
+  const planted = plantedEntry(layout, name)
+  if (planted) {
+    return [{volume: name, path: planted, problem: 'a symbolic link where docker-on-top keeps its own entry (never followed)', action: 'left alone (replace or remove it by hand)', repaired: false, status: 'reported'}]
+  }
   try {
     readMetadata(layout.metadata(name), name)
   } catch (err) {
@@ -75,6 +85,8 @@ async function reconcileVolume(ctx: StoreContext, name: string, overlays: Map<st
     return [{volume: name, path: layout.volume(name), problem, action: 'left alone (inspect it, or dot rm --force)', repaired: false, status: 'reported'}]
   }
   const check = async () => {
+    // Planted meanwhile: the lock was taken on a real directory, but its entries are checked again.
+    if (plantedEntry(layout, name)) return
     const ids = listRecordIds(layout, name)
     const stacked = (await overlayMountsUnder(layout.root)).get(layout.mountpoint(name)) ?? 0
     const mounted = stacked > 0

@@ -7,8 +7,8 @@ import {errnoCode, invalid} from '../errors.js'
 /**
  * Checks that `base` can be a volume's lower layer: an existing, readable directory that neither lies
  * inside the store's root nor contains it (overlayfs refuses overlapping layers, and a base inside the
- * root could be swept as scratch). The one base check: at create, before a volatile volume's wipe, to
- * explain a failed mount, and before diff and recover read the base of volume `volume`.
+ * root could be swept as scratch). The one base check: at create and at every first mount (through
+ * openBase, resolved-base.ts), and before diff and recover read the base of volume `volume`.
  */
 export async function checkBase(base: string, root: string, volume?: string): Promise<void> {
   const subject = volume === undefined ? `base ${JSON.stringify(base)}` : `base ${JSON.stringify(base)} of volume ${JSON.stringify(volume)}`

@@ -5,23 +5,33 @@ import {type Metadata, writeMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {busy, DotError, errnoCode, exists, wrap} from '../errors.js'
 import {tryLockDir} from '../kernel/flock.js'
-import {checkBase} from './base-check.js'
 import type {StoreContext} from './context.js'
 import {parseCreateOptions} from './options.js'
 import {toVolume, type Volume} from './read.js'
+import {type OpenBase, openBase} from './resolved-base.js'
+import {applyNewTop, readBaseTop, VOLUME_DIR_MODE} from './top-dir.js'
 
 export async function createVolume(ctx: StoreContext, name: string, rawOptions: unknown): Promise<Volume> {
   validateName(name)
   const options = parseCreateOptions(rawOptions)
   const {root} = ctx.layout
   // Base first: a refused create must leave nothing behind, not even a new root directory.
-  await checkBase(options.base, root)
-  mkdirSync(root, {recursive: true, mode: 0o711})
+  const base = await openBase(options.base, root)
+  try {
+    mkdirSync(root, {recursive: true, mode: 0o711})
+  } catch (err) {
+    base.close()
+    throw wrap(`creating the root ${root}`, err)
+  }
   const meta: Metadata = {base: options.base, volatile: options.volatile, createdAt: new Date()}
   // No volume lock to take yet: in this process the queue orders creates of one name; across
   // processes the rename into place decides (it fails on the volume another create put there first).
   await ctx.locks.serialize(name, () => {
-    buildVolume(ctx, name, meta)
+    try {
+      buildVolume(ctx, name, meta, base)
+    } finally {
+      base.close()
+    }
     ctx.crash('create:after-rename')
     // Durable right after the answer, not before it (see NewVolumes). A power cut in between loses a
     // volume that holds no change yet, or leaves one whose metadata reads empty, which is reported,
@@ -38,19 +48,20 @@ export async function createVolume(ctx: StoreContext, name: string, rawOptions: 
  * `.tmp-*` that start-up sweeps, never a half-made volume. The scratch directory is locked while it
  * is built (a sweep skips it) and, renamed, is the volume: the lock is the volume's until released.
  */
-function buildVolume(ctx: StoreContext, name: string, meta: Metadata): void {
+function buildVolume(ctx: StoreContext, name: string, meta: Metadata, base: OpenBase): void {
   const {layout} = ctx
   if (lstatSync(layout.volume(name), {throwIfNoEntry: false})) throw exists(`volume "${name}" already exists`, {name})
   const tmp = layout.scratch('tmp', name)
   let lock: number | undefined
   try {
-    mkdirSync(tmp, {mode: 0o711})
+    mkdirSync(tmp, {mode: VOLUME_DIR_MODE})
     lock = tryLockDir(tmp)
     // Held already: a sweep (dot gc in another process) took it between the mkdir and here, and is
     // deleting it. Never build a volume in a directory someone else is deleting.
     if (lock === undefined) throw busy(`creating volume "${name}": a concurrent dot gc took its scratch directory; try again`, {name})
     ctx.crash('create:after-tmp')
-    mkdirSync(path.join(tmp, 'upper'), {mode: 0o755})
+    mkdirSync(path.join(tmp, 'upper'), {mode: 0o700})
+    applyNewTop(path.join(tmp, 'upper'), tmp, readBaseTop(base.fd, base.stat), ctx.logger)
     mkdirSync(path.join(tmp, 'activemounts'), {mode: 0o755})
     writeMetadata(path.join(tmp, 'metadata.json'), meta)
     ctx.crash('create:before-rename')

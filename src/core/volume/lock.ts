@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import {busy, errnoCode, notFound, wrap} from '../errors.js'
 import {KeyedQueue} from './keyed-queue.js'
 import type {Layout} from '../disk/layout.js'
+import {plantedError} from '../disk/planted.js'
 import {sameFile, tryLockDir} from '../kernel/flock.js'
 
 export interface LockLogger {
@@ -96,6 +97,7 @@ export class VolumeLocks {
         fd = tryLockDir(dir)
       } catch (err) {
         const code = errnoCode(err)
+        if (code === 'ELOOP') throw plantedError(name, dir)
         if (code === 'ENOENT' || code === 'ENOTDIR') {
           const store = fs.existsSync(this.layout.root) ? '' : ` (there is no store at ${this.layout.root})`
           throw notFound(`no such volume: ${name}${store}`, {name})

@@ -1,15 +1,17 @@
-import {mkdirSync} from 'node:fs'
+import {lstatSync, mkdirSync} from 'node:fs'
 import fs from 'node:fs/promises'
 
 import {type Metadata, readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
+import {assertNothingPlanted} from '../disk/planted.js'
 import {createRecord, dropRecords, ensureRecordsDir, listRecordIds, readRecord, validateMountId, writeRecord} from '../disk/records.js'
 import {DotError, errnoCode, invalid, wrap} from '../errors.js'
 import {overlayMountedOn} from '../kernel/overlays.js'
 import {overlayMount} from '../kernel/overlay-options.js'
-import {checkBase} from './base-check.js'
 import type {StoreContext} from './context.js'
+import {type OpenBase, openBase} from './resolved-base.js'
 import {teardown} from './teardown.js'
+import {applyNewTop, readBaseTop, syncTop} from './top-dir.js'
 
 /**
  * Mounts the volume for mount ID `id` and returns the mountpoint. All users share one overlay; each ID
@@ -20,6 +22,7 @@ export async function mountVolume(ctx: StoreContext, name: string, id: string): 
   validateMountId(id)
   const {layout} = ctx
   return ctx.locks.withLock(name, async () => {
+    assertNothingPlanted(layout, name)
     const meta = readMetadata(layout.metadata(name), name)
     const mountpoint = layout.mountpoint(name)
     const ids = listRecordIds(layout, name)
@@ -47,7 +50,7 @@ export async function mountVolume(ctx: StoreContext, name: string, id: string): 
       await teardown(ctx, name, {detachIfBusy: true})
       mounted = false
     }
-    if (!mounted) await mountOverlay(ctx, name, meta)
+    if (!mounted) await mountOverlay(ctx, name, meta, await openBaseForMount(ctx, name, meta.base))
     else ctx.logger.debug(`mount "${name}": reusing an overlay left mounted without records`)
     try {
       ensureRecordsDir(layout, name)
@@ -62,39 +65,51 @@ export async function mountVolume(ctx: StoreContext, name: string, id: string): 
   })
 }
 
-/** A first mount: the volatile wipe, the directories, the overlay. Under the volume's lock. */
-async function mountOverlay(ctx: StoreContext, name: string, meta: Metadata): Promise<void> {
+/**
+ * A first mount: the volatile wipe, the directories, the view's top, the overlay of the base opened
+ * (and checked) before the wipe: a volatile volume's last changes may still be salvaged until a mount
+ * succeeds. Under the volume's lock; closes `base`.
+ */
+async function mountOverlay(ctx: StoreContext, name: string, meta: Metadata, base: OpenBase): Promise<void> {
+  try {
+    await mountOverlayOn(ctx, name, meta, base)
+  } finally {
+    base.close()
+  }
+}
+
+async function mountOverlayOn(ctx: StoreContext, name: string, meta: Metadata, base: OpenBase): Promise<void> {
   const {layout} = ctx
   const mountpoint = layout.mountpoint(name)
-  // A volatile volume's last changes may still be salvaged until a mount succeeds: the base is
-  // checked before they are wiped. Otherwise it is checked only if the mount fails, to say why.
-  if (meta.volatile) {
-    await checkBaseForMount(ctx, name, meta.base)
-    await wipeChanges(ctx, name)
-  }
+  if (meta.volatile) await wipeChanges(ctx, name)
   ctx.crash('mount:after-wipe')
   // A volume created a moment ago reaches the disk before its first use.
   await ctx.newVolumes.durable(name)
-  mkdirSync(layout.upper(name), {recursive: true, mode: 0o755})
+  // A new upper/ (wiped, or never made) takes the base's top as it is; a kept one, the base's changes.
+  const fresh = !lstatSync(layout.upper(name), {throwIfNoEntry: false})
+  mkdirSync(layout.upper(name), {recursive: true, mode: 0o700})
   mkdirSync(layout.workdir(name), {recursive: true, mode: 0o700})
-  mkdirSync(mountpoint, {recursive: true, mode: 0o755})
+  mkdirSync(mountpoint, {recursive: true, mode: 0o700})
   ensureRecordsDir(layout, name)
+  const top = readBaseTop(base.fd, base.stat)
+  if (fresh) applyNewTop(layout.upper(name), layout.volume(name), top, ctx.logger)
+  else syncTop(layout.upper(name), layout.volume(name), top, ctx.logger)
   ctx.crash('mount:before-mount')
   const mounter = await ctx.mounter()
-  const spec = overlayMount(name, {base: meta.base, upper: layout.upper(name), workdir: layout.workdir(name), mountpoint})
+  const spec = overlayMount(name, {base: base.lowerdir, upper: layout.upper(name), workdir: layout.workdir(name), mountpoint})
   try {
     await mounter.mount(spec)
   } catch (err) {
     await teardown(ctx, name, {detachIfBusy: true}).catch(() => {})
-    await checkBaseForMount(ctx, name, meta.base) // a base gone or replaced says so, not "ENOENT"
     throw new DotError('internal', `mounting volume "${name}": ${(err as Error).message}`, {name}, {cause: err})
   }
   ctx.crash('mount:after-mount')
   ctx.logger.debug(`mount "${name}": mounted the overlay`)
 }
 
-async function checkBaseForMount(ctx: StoreContext, name: string, base: string): Promise<void> {
-  await checkBase(base, ctx.layout.root).catch((err: Error) => {
+/** The base as create would accept it (resolved-base.ts), or a clear refusal: nothing is mounted then. */
+async function openBaseForMount(ctx: StoreContext, name: string, base: string): Promise<OpenBase> {
+  return openBase(base, ctx.layout.root).catch((err: Error) => {
     throw invalid(`cannot mount volume "${name}": ${err.message}`, {name, base})
   })
 }

@@ -5,6 +5,7 @@ import {diskUsage} from '../disk/disk-usage.js'
 import type {Metadata} from '../disk/metadata.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
+import {assertNothingPlanted} from '../disk/planted.js'
 import {readRecords} from '../disk/records.js'
 import {DotError, errnoCode, wrap} from '../errors.js'
 import {overlayMountedOn, overlayMountsUnder} from '../kernel/overlays.js'
@@ -34,6 +35,7 @@ const NAMES_CACHE_QUIET_NS = 50_000_000n
 export function getVolume(ctx: StoreContext, name: string): Volume {
   validateName(name)
   const {layout} = ctx
+  assertNothingPlanted(layout, name)
   const meta = readMetadata(layout.metadata(name), name)
   return toVolume(ctx, name, meta, readRecords(layout, name), overlayMountedOn(layout.mountpoint(name)))
 }
@@ -99,6 +101,7 @@ export async function listVolumes(ctx: StoreContext): Promise<Volume[]> {
   const volumes: Volume[] = []
   for (const name of names) {
     try {
+      assertNothingPlanted(layout, name)
       const meta = readMetadata(layout.metadata(name), name)
       volumes.push(toVolume(ctx, name, meta, readRecords(layout, name), mounts.has(layout.mountpoint(name))))
     } catch (err) {

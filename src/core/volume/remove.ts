@@ -1,9 +1,10 @@
-import {renameSync} from 'node:fs'
+import {renameSync, unlinkSync} from 'node:fs'
 
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
-import {dropRecords, readRecords} from '../disk/records.js'
-import {inUse, invalid} from '../errors.js'
+import {assertNothingPlanted} from '../disk/planted.js'
+import {dropRecords, isDockerMountId, readRecords} from '../disk/records.js'
+import {errnoCode, inUse, invalid} from '../errors.js'
 import type {StoreContext} from './context.js'
 import {teardown} from './teardown.js'
 
@@ -11,11 +12,19 @@ import {teardown} from './teardown.js'
  * Removes a volume and its changes. Refused while mount records exist unless `force`, which unmounts
  * (lazily if busy) first. The directory is renamed to `.trash-*` before it is deleted, so a crash
  * mid-delete leaves no half-volume.
+ *
+ * The rule for a Remove through the plugin (`byDocker`): dockerd sends Remove only once no container
+ * of its own references the volume, so records of dockerd's mount IDs (64 hex digits) are stale by its
+ * word (an Unmount that failed half way, or one it never sent) and do not refuse it. They are dropped
+ * as far as they can be (one that cannot be, EPERM, goes with the trash, for `dot gc`), and the
+ * overlay is unmounted, never detached: a view still busy on the host refuses the Remove (busy).
+ * Records of any other ID (`manual`, made by `dot mount`) refuse it, as every record refuses `dot rm`.
  */
-export async function removeVolume(ctx: StoreContext, name: string, options: {force?: boolean} = {}): Promise<void> {
+export async function removeVolume(ctx: StoreContext, name: string, options: {force?: boolean; byDocker?: boolean} = {}): Promise<void> {
   validateName(name)
   const {layout} = ctx
   await ctx.locks.withLock(name, async () => {
+    assertNothingPlanted(layout, name)
     const volumeDir = layout.volume(name) // exists: the lock is taken on it
     // Missing or garbage metadata alike: the directory may hold someone's changes we cannot describe,
     // so it goes only when the user insists.
@@ -29,8 +38,9 @@ export async function removeVolume(ctx: StoreContext, name: string, options: {fo
       throw invalid(`volume "${name}" has no readable metadata; inspect ${volumeDir} and use --force to delete it`, {name})
     }
     const records = readRecords(layout, name)
-    if (records.size > 0 && !options.force) {
-      const ids = [...records.keys()]
+    const vouched = !options.force && options.byDocker === true && records.size > 0
+    const ids = [...records.keys()].filter((id) => !(vouched && isDockerMountId(id)))
+    if (ids.length > 0 && !options.force) {
       throw inUse(`volume "${name}" is in use (${ids.length} active mount${ids.length === 1 ? '' : 's'}: ${ids.join(', ')}); unmount it first, or force`, {
         name,
         mounts: Object.fromEntries(records),
@@ -39,8 +49,9 @@ export async function removeVolume(ctx: StoreContext, name: string, options: {fo
     // Drop the records before unmounting (records mean use), then make sure nothing is mounted inside
     // the directory about to be deleted: deleting through a live overlay would write whiteouts. The
     // mount-only directories go with the rest, in the background deletion of the trash.
-    if (records.size > 0) dropRecords(layout, name, {recreate: false})
-    await teardown(ctx, name, {detachIfBusy: true, keepDirs: true})
+    if (vouched) dropVouchedRecords(ctx, name, [...records.keys()])
+    else if (records.size > 0) dropRecords(layout, name, {recreate: false})
+    await teardown(ctx, name, {detachIfBusy: !vouched, keepDirs: true})
     ctx.crash('remove:after-unmount')
     const trash = layout.scratch('trash', name)
     renameSync(volumeDir, trash)
@@ -50,4 +61,16 @@ export async function removeVolume(ctx: StoreContext, name: string, options: {fo
     ctx.background.deleteTrash(trash)
     ctx.logger.info(`removed volume "${name}"`)
   })
+}
+
+/** dockerd's stale records, for its Remove: one that cannot be deleted (EPERM) is left for the trash. */
+function dropVouchedRecords(ctx: StoreContext, name: string, ids: string[]): void {
+  for (const id of ids) {
+    try {
+      unlinkSync(ctx.layout.activeMount(name, id))
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') continue
+      ctx.logger.warn(`volume "${name}": cannot delete the record of dockerd's mount ${id} (${errnoCode(err) ?? (err as Error).message}); removing the volume anyway, dot gc deletes the trash once it can`)
+    }
+  }
 }

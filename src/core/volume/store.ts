@@ -78,7 +78,7 @@ export class VolumeStore {
     return createVolume(this.context, name, rawOptions)
   }
 
-  remove(name: string, options: {force?: boolean} = {}): Promise<void> {
+  remove(name: string, options: {force?: boolean; byDocker?: boolean} = {}): Promise<void> {
     return removeVolume(this.context, name, options)
   }
 

@@ -1,5 +1,6 @@
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
+import {assertNothingPlanted} from '../disk/planted.js'
 import {listRecordIds, readRecord, readRecords, validateMountId, writeRecord} from '../disk/records.js'
 import {DotError, wrap} from '../errors.js'
 import {overlayMountedOn} from '../kernel/overlays.js'
@@ -25,6 +26,7 @@ export async function unmountVolume(ctx: StoreContext, name: string, id: string)
   validateMountId(id)
   const {layout} = ctx
   return ctx.locks.withLock(name, async () => {
+    assertNothingPlanted(layout, name)
     const wasMounted = readRecord(layout, name, id) > 0
     await dropUse(ctx, name, id)
     const mounts = Object.fromEntries([...readRecords(layout, name)].sort(([a], [b]) => a.localeCompare(b)))
