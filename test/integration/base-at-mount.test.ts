@@ -4,6 +4,10 @@ import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
 import {parseMountinfo} from '../../src/core/kernel/mountinfo.js'
+import type {OverlayMount} from '../../src/core/kernel/overlay-options.js'
+import {VolumeStore} from '../../src/core/volume/store.js'
+import {defaultMounter} from '../../src/core/kernel/default-mounter.js'
+import type {Mounter} from '../../src/core/kernel/mounter.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {runDot} from '../helpers/run-dot.js'
 import {TempRoot} from '../helpers/temp-root.js'
@@ -74,6 +78,30 @@ describe('the base is resolved and checked at every first mount', rootOnly(), ()
       assert.doesNotMatch(JSON.stringify(entry), new RegExp(`lowerdir=${link}[,"]`), `the symlink itself is not what was mounted: ${JSON.stringify(entry)}`)
     } finally {
       assert.equal((await dot('unmount', 'through-link')).code, 0)
+    }
+  })
+
+  test('a base swapped for a symlink to / between the check and the mount: the mount still shows the base that was checked', async () => {
+    const base = tmp.base('swapped', {'checked.txt': 'the checked base\n'})
+    const real = await defaultMounter()
+    // The real kernel mount, with the base path swapped for a link to / just before it is made.
+    const swapping: Mounter = {
+      kind: real.kind,
+      async mount(m: OverlayMount) {
+        fs.renameSync(base, `${base}.moved`)
+        fs.symlinkSync('/', base)
+        return real.mount(m)
+      },
+      unmount: (target, options) => real.unmount(target, options),
+    }
+    const store = await VolumeStore.open({root: tmp.root, mounter: swapping})
+    try {
+      await store.create('swapped', {base})
+      const mountpoint = await store.mount('swapped', 'manual')
+      assert.deepEqual(fs.readdirSync(mountpoint), ['checked.txt'], 'the view is the directory that was checked, not /')
+      await store.unmount('swapped', 'manual')
+    } finally {
+      await store.close()
     }
   })
 })
