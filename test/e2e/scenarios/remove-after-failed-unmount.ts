@@ -47,9 +47,9 @@ export function removeAfterFailedUnmount(e2e: E2E): void {
     try {
       const removed = await docker(['volume', 'rm', name])
       assert.equal(removed.code, 0, `docker volume rm must succeed once no container references the volume:\n${removed.stderr}`)
+      e2e.forget(name)
       assert.equal(e2e.overlays(name).length, 0, 'nothing left mounted')
       assert.equal(fs.existsSync(e2e.layout.volume(name)), false, 'the volume is gone from the root')
-      assert.notEqual((await docker(['volume', 'inspect', name])).code, 0, 'dockerd forgot the volume')
     } finally {
       unpin(id)
     }
@@ -65,6 +65,7 @@ export function removeAfterFailedUnmount(e2e: E2E): void {
     unpin(id)
     assert.equal(await e2e.runOk(name, 'cat /data/kept.txt /data/base.txt'), 'kept\nbase')
     await dockerOk(['volume', 'rm', name])
+    e2e.forget(name)
     assert.equal(e2e.overlays(name).length, 0, 'nothing left mounted')
     assert.equal(fs.existsSync(e2e.layout.volume(name)), false)
   }))
