@@ -1,6 +1,5 @@
-import {closeSync, constants, fstatSync, open, readlinkSync, realpathSync, type Stats} from 'node:fs'
+import {closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync, type Stats} from 'node:fs'
 import path from 'node:path'
-import {promisify} from 'node:util'
 
 import {checkBase, isInside} from './base-check.js'
 import {invalid, wrap} from '../errors.js'
@@ -22,24 +21,21 @@ export interface OpenBase {
   close(): void
 }
 
-const openAsync = promisify(open)
-
 export async function openBase(base: string, root: string): Promise<OpenBase> {
   await checkBase(base, root)
   let fd: number
   try {
-    // Through the thread pool: a hung filesystem under the base stalls a worker, not the event loop.
-    // A plain descriptor, not a FileHandle: it is closed by hand once the mount is made.
-    fd = await openAsync(base, constants.O_RDONLY | constants.O_DIRECTORY)
+    // Synchronous, as checkBase's own calls after its stat answered through the thread pool (a hung
+    // filesystem would have stalled a worker there). A plain descriptor, closed by hand after the mount.
+    fd = openSync(base, constants.O_RDONLY | constants.O_DIRECTORY)
   } catch (err) {
     throw wrap(`opening base ${JSON.stringify(base)}`, err)
   }
+  let open = true
+  // Once only: a second close could close a descriptor that reused the number meanwhile.
   const close = () => {
-    try {
-      closeSync(fd)
-    } catch {
-      // closed already
-    }
+    if (open) closeSync(fd)
+    open = false
   }
   try {
     const real = readlinkSync(`/proc/self/fd/${fd}`)
