@@ -86,7 +86,6 @@ describe('the base is resolved and checked at every first mount', rootOnly(), ()
     const real = await defaultMounter()
     // The real kernel mount, with the base path swapped for a link to / just before it is made.
     const swapping: Mounter = {
-      kind: real.kind,
       async mount(m: OverlayMount) {
         fs.renameSync(base, `${base}.moved`)
         fs.symlinkSync('/', base)
