@@ -21,6 +21,10 @@ Logs go to stderr (journald under systemd); stdout gets one line once the socket
       env: 'DOT_METRICS',
       helpValue: 'ADDR',
     }),
+    pidfile: Flags.string({
+      description: 'write the process ID here once the socket is ready, and remove it on exit (for running without systemd)',
+      helpValue: 'PATH',
+    }),
     'log-level': Flags.option({
       options: LEVELS,
       default: 'info' as const,
@@ -33,7 +37,7 @@ Logs go to stderr (journald under systemd); stdout gets one line once the socket
   // The service's usual command lines skip oclif altogether (bin/run.js, cli/serve-without-oclif.ts);
   // both ways end in runServe.
   async run(): Promise<void> {
-    const {name, root, socket, metrics} = this.flags
-    await runServe({name, root, logLevel: this.flags['log-level'], ...(socket ? {socket} : {}), ...(metrics ? {metrics} : {})})
+    const {name, root, socket, metrics, pidfile} = this.flags
+    await runServe({name, root, logLevel: this.flags['log-level'], ...(socket ? {socket} : {}), ...(metrics ? {metrics} : {}), ...(pidfile ? {pidfile} : {})})
   }
 }
