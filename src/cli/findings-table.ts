@@ -1,4 +1,4 @@
-import type {Finding} from '../core/reconcile.js'
+import type {Finding} from '../core/repair/reconcile.js'
 import {type ColumnSpec, fitWidths, shortenMiddle} from './fit-columns.js'
 import {borderlessTable} from './plain-table.js'
 

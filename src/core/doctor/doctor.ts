@@ -1,5 +1,5 @@
-import {VolumeStore} from '../store.js'
-import {defaultMounter} from '../system/default-mounter.js'
+import {VolumeStore} from '../volume/store.js'
+import {defaultMounter} from '../kernel/default-mounter.js'
 import {type Check, type CheckStatus, guarded} from './check.js'
 import {type KernelPaths, overlayCheck, overlayFeatureChecks, securityChecks} from './kernel-checks.js'
 import {rootChecks, running} from './root-checks.js'

@@ -2,9 +2,9 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import {errnoCode} from '../errors.js'
-import {overlayMount} from '../overlay-options.js'
-import {tryLockExclusive} from '../system/flock.js'
-import type {Mounter} from '../system/mounter.js'
+import {overlayMount} from '../kernel/overlay-options.js'
+import {tryLockExclusive} from '../kernel/flock.js'
+import type {Mounter} from '../kernel/mounter.js'
 import {type Check, check} from './check.js'
 import {probeTrustedXattr} from './xattr-probe.js'
 

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises'
 
 import {execa} from 'execa'
 
-import {dockerSocketPath} from '../gc/docker-usage.js'
+import {dockerSocketPath} from '../repair/docker-usage.js'
 import {type Check, check} from './check.js'
 import {unixRequest} from './unix-http.js'
 

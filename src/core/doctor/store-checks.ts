@@ -1,12 +1,12 @@
 import fs from 'node:fs/promises'
 
-import {gc} from '../gc/gc.js'
-import type {VolumeStore} from '../store.js'
+import {gc} from '../repair/gc.js'
+import type {VolumeStore} from '../volume/store.js'
 import {type Check, check} from './check.js'
 
 /** What `dot gc --dry-run` would repair or report: crash leftovers, stale mounts, unreadable volumes. */
 export async function staleStateCheck(store: VolumeStore, env: NodeJS.ProcessEnv): Promise<Check> {
-  const {findings} = await gc(store, {dryRun: true, env})
+  const {findings} = await gc(store.context, {dryRun: true, env})
   if (findings.length === 0) return check('stale-state', 'ok', 'dot gc --dry-run finds nothing to repair')
   const shown = findings
     .slice(0, 3)

@@ -1,4 +1,4 @@
-import {libc} from '../system/libc.js'
+import {libc} from '../kernel/libc.js'
 
 type SetFn = (path: string, name: string, value: Buffer, size: number, flags: number) => number
 type GetFn = (path: string, name: string, value: Buffer, size: number) => number

@@ -3,7 +3,7 @@ import http from 'node:http'
 
 import {errnoCode, invalid} from '../../core/errors.js'
 import type {Logger} from '../../core/logger.js'
-import type {VolumeStore} from '../../core/store.js'
+import type {VolumeStore} from '../../core/volume/store.js'
 import {answers} from '../socket-file.js'
 import {describeAddress, type MetricsAddress, parseMetricsAddress} from './metrics-address.js'
 import {PluginMetrics} from './metrics.js'

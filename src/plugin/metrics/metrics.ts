@@ -1,7 +1,7 @@
 import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from 'prom-client'
 
-import type {Finding} from '../../core/reconcile.js'
-import type {VolumeStore} from '../../core/store.js'
+import type {Finding} from '../../core/repair/reconcile.js'
+import type {VolumeStore} from '../../core/volume/store.js'
 import type {RequestObserver} from '../request-observer.js'
 import {ROUTES} from '../routes.js'
 import {VolumeStatsCache} from './volume-stats.js'

@@ -1,7 +1,7 @@
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {readRecords} from '../../core/records.js'
-import type {VolumeStore} from '../../core/store.js'
+import {readRecords} from '../../core/disk/records.js'
+import type {VolumeStore} from '../../core/volume/store.js'
 
 export interface VolumeStats {
   volumes: number
