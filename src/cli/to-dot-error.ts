@@ -4,15 +4,27 @@ import {DotError} from '../core/errors.js'
  * Classifies anything a command can throw: core errors keep their code, oclif's parse errors (unknown
  * flag, missing argument, bad flag value) are invalid input, anything else is internal.
  */
-export function toDotError(err: unknown): DotError {
-  if (err instanceof DotError) return err
+export function toDotError(err: unknown, euid: number | undefined = process.geteuid?.()): DotError {
+  if (err instanceof DotError) return err.code === 'internal' && isPermissionError(err.cause) ? permissionError(err.message, err, euid) : err
   const error = err instanceof Error ? err : new Error(String(err))
   if (isParseError(error)) return new DotError('invalid', parseErrorMessage(error), {}, {cause: err})
-  const code = (error as {code?: unknown}).code
-  if (code === 'EACCES' || code === 'EPERM') {
-    return new DotError('internal', `${firstLine(error.message)} (are you root?)`, {}, {cause: err})
-  }
+  if (isPermissionError(error)) return permissionError(firstLine(error.message), err, euid)
   return new DotError('internal', firstLine(error.message), {}, {cause: err})
+}
+
+function isPermissionError(err: unknown): boolean {
+  const code = (err as {code?: unknown} | undefined)?.code
+  return code === 'EACCES' || code === 'EPERM'
+}
+
+/**
+ * EACCES/EPERM on the root, a socket or a mount: for anyone but root that is running the command the
+ * wrong way (invalid use, exit 2), not a bug. As root it is the system refusing (a read-only or
+ * squashed file system, a security module): internal, with the message as it is.
+ */
+function permissionError(message: string, cause: unknown, euid: number | undefined): DotError {
+  if (euid === 0) return new DotError('internal', `${message} (permission denied although running as root: see dot doctor)`, {}, {cause})
+  return new DotError('invalid', `${message}: this command needs root; run it with sudo`, {needsRoot: true}, {cause})
 }
 
 function isParseError(error: Error): boolean {

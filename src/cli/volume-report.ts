@@ -16,6 +16,8 @@ export interface VolumeReport {
   mounts: Record<string, number>
   upper: string
   changesBytes: number
+  /** Volatile, idle and with changes: they are wiped at its next first mount (`dot recover` saves them). */
+  wipeAtNextMount: boolean
 }
 
 export async function reportVolume(store: VolumeStore, volume: Volume): Promise<VolumeReport> {
@@ -29,6 +31,11 @@ export async function reportVolume(store: VolumeStore, volume: Volume): Promise<
     ...(volume.mountpoint ? {mountpoint: volume.mountpoint} : {}),
     mounts: volume.mounts,
     upper: volume.upper,
-    changesBytes: await store.changesSize(volume.name),
+    ...(await changes(store, volume)),
   }
+}
+
+async function changes(store: VolumeStore, volume: Volume): Promise<{changesBytes: number; wipeAtNextMount: boolean}> {
+  const changesBytes = await store.changesSize(volume.name)
+  return {changesBytes, wipeAtNextMount: volume.volatile && !volume.mounted && changesBytes > 0}
 }

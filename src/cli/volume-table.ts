@@ -1,16 +1,32 @@
+import {type ColumnSpec, fitWidths, shortenEnd, shortenMiddle} from './fit-columns.js'
 import {formatBytes} from './human-size.js'
+import {borderlessTable} from './plain-table.js'
 import type {VolumeReport} from './volume-report.js'
 
 export const TABLE_HEADERS = ['NAME', 'BASE', 'VOLATILE', 'STATE', 'USERS', 'CHANGES', 'CREATED'] as const
+/** docker's short container IDs. */
+const SHORT_ID = 12
+/** The VOLATILE cell of a volume whose changes go at its next first mount, and the legend for it. */
+const WIPE_MARK = 'yes*'
+export const WIPE_LEGEND = '* volatile: its changes are wiped at its next first mount (dot recover NAME --to DIR saves them first)'
 
-/** The cells of one row, uncoloured: what the table shows and what the tests read. */
-export function volumeRow(volume: VolumeReport): string[] {
+export interface TableOptions {
+  colour: boolean
+  /** The terminal's width to fit; undefined (a pipe) or with noTrunc: every value in full. */
+  columns?: number
+  noTrunc?: boolean
+}
+
+const wipePending = (volume: VolumeReport) => volume.wipeAtNextMount
+
+/** The cells of one row, uncoloured and in full: what a pipe gets and what the tests read. */
+export function volumeRow(volume: VolumeReport, options: {short?: boolean} = {}): string[] {
   return [
     volume.name,
     volume.base,
-    volume.volatile ? 'yes' : 'no',
+    wipePending(volume) ? WIPE_MARK : volume.volatile ? 'yes' : 'no',
     volume.state,
-    formatUsers(volume.mounts),
+    options.short ? formatUsersShort(volume.mounts) : formatUsers(volume.mounts),
     formatBytes(volume.changesBytes),
     formatCreated(volume.createdAt),
   ]
@@ -22,6 +38,12 @@ export function formatUsers(mounts: Record<string, number>): string {
   return ids.length === 0 ? '-' : ids.join(', ')
 }
 
+/** For a terminal: how many IDs, then each cut to docker's 12 characters: "2: 4f2a1b3c5d6e, manual×2". */
+export function formatUsersShort(mounts: Record<string, number>): string {
+  const ids = Object.entries(mounts).map(([id, count]) => `${id.slice(0, SHORT_ID)}${count > 1 ? `×${count}` : ''}`)
+  return ids.length === 0 ? '-' : `${ids.length}: ${ids.join(', ')}`
+}
+
 /** UTC to the minute: sortable, the same on every host, short enough for a table. */
 export function formatCreated(iso: string): string {
   const date = new Date(iso)
@@ -29,20 +51,19 @@ export function formatCreated(iso: string): string {
 }
 
 /**
- * Renders `dot ls`. chalk and cli-table3 are imported here, on demand, so that `dot ls -q`,
- * `dot --version` and every other command start without loading them.
+ * Renders `dot ls`. On a terminal (`columns`) the table fits its width: BASE is shortened in the
+ * middle first, then USERS at its end, then NAME in the middle; the other columns are short already.
+ * chalk and cli-table3 are imported here, on demand, so `dot ls -q` and other commands never load them.
  */
-export async function renderVolumeTable(volumes: VolumeReport[], options: {colour: boolean}): Promise<string> {
-  const [{Chalk}, {default: Table}] = await Promise.all([import('chalk'), import('cli-table3')])
+export async function renderVolumeTable(volumes: VolumeReport[], options: TableOptions): Promise<string> {
+  const [{Chalk}, Table] = await Promise.all([import('chalk'), borderlessTable()])
   const chalk = new Chalk({level: options.colour ? 1 : 0})
-  const table = new Table({
-    head: TABLE_HEADERS.map((h) => chalk.bold(h)),
-    // cli-table3 colours headers and borders itself by default (even into a pipe): all colour is ours.
-    style: {head: [], border: [], compact: true, 'padding-left': 0, 'padding-right': 2},
-    chars: borderless(),
-  })
-  for (const volume of volumes) {
-    const [name, base, volatile, state, users, changes, created] = volumeRow(volume)
+  const fit = options.columns !== undefined && !options.noTrunc
+  let rows = volumes.map((volume) => volumeRow(volume, {short: fit}))
+  if (fit) rows = fitRows(rows, options.columns!)
+  const table = new Table(TABLE_HEADERS.map((h) => chalk.bold(h)))
+  for (const [i, volume] of volumes.entries()) {
+    const [name, base, volatile, state, users, changes, created] = rows[i]
     table.push([
       chalk.bold(name),
       base,
@@ -53,16 +74,28 @@ export async function renderVolumeTable(volumes: VolumeReport[], options: {colou
       created,
     ])
   }
-  // Trailing padding would make every line end in spaces; scripts diffing the output should not see them.
-  return table
-    .toString()
-    .split('\n')
-    .map((line) => line.trimEnd())
-    .join('\n')
+  const legend = volumes.some(wipePending) ? `\n${fit ? shortenEnd(WIPE_LEGEND, options.columns!) : WIPE_LEGEND}` : ''
+  return table.render() + legend
 }
 
-/** A plain, docker-ls-like table: columns separated by spaces, no box drawing. */
-function borderless(): Record<string, string> {
-  const names = ['top', 'top-mid', 'top-left', 'top-right', 'bottom', 'bottom-mid', 'bottom-left', 'bottom-right', 'left', 'left-mid', 'mid', 'mid-mid', 'right', 'right-mid', 'middle']
-  return Object.fromEntries(names.map((n) => [n, '']))
+/**
+ * The cells cut so that a line fits `columns`: BASE (middle), USERS down to one short ID, CREATED
+ * without " UTC", NAME (middle), then USERS to its count.
+ */
+function fitRows(rows: string[][], columns: number): string[][] {
+  const specs: ColumnSpec[] = TABLE_HEADERS.map((header, i) => {
+    const natural = Math.max(header.length, ...rows.map((row) => [...row[i]].length))
+    const min = {NAME: 8, BASE: 10, USERS: 7, CREATED: 16}[header as string] ?? natural
+    return {natural, min: Math.min(min, natural)}
+  })
+  const [NAME, BASE, USERS, CREATED] = [0, 1, 4, 6]
+  const widths = fitWidths(specs, columns, [BASE, [USERS, 3 + SHORT_ID + 1], CREATED, NAME, USERS])
+  return rows.map((row) =>
+    row.map((cell, i) => {
+      if (i === BASE || i === NAME) return shortenMiddle(cell, widths[i])
+      if (i === USERS) return shortenEnd(cell, widths[i])
+      if (i === CREATED) return cell.slice(0, widths[i]).trimEnd()
+      return cell
+    }),
+  )
 }

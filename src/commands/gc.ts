@@ -1,6 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {DotCommand} from '../cli/base-command.js'
+import {terminalColumns} from '../cli/fit-columns.js'
+import {renderFindings} from '../cli/findings-table.js'
 import {type GcResult, gc} from '../core/repair/gc.js'
 import {VolumeStore} from '../core/volume/store.js'
 
@@ -26,7 +28,8 @@ export default class Gc extends DotCommand<typeof Gc> {
     const result = await gc(store.context, {dryRun: this.flags['dry-run'], stale: this.flags.stale})
     await store.close()
     if (!this.jsonEnabled()) {
-      this.print(result.findings.length === 0 ? 'nothing to repair' : await renderFindings(result))
+      const columns = terminalColumns(process.stdout)
+      this.print(result.findings.length === 0 ? 'nothing to repair' : await renderFindings(result.findings, columns ? {columns} : {}))
       if (!result.docker.checked && this.flags.stale) {
         process.stderr.write(`dot gc: warning: Docker not reachable at ${result.docker.host} (${result.docker.reason}): stale mounts were not checked\n`)
       }
@@ -34,20 +37,4 @@ export default class Gc extends DotCommand<typeof Gc> {
     if (result.findings.some((f) => f.status === 'failed')) process.exitCode = 1
     return result
   }
-}
-
-async function renderFindings(result: GcResult): Promise<string> {
-  const {default: Table} = await import('cli-table3')
-  const names = ['top', 'top-mid', 'top-left', 'top-right', 'bottom', 'bottom-mid', 'bottom-left', 'bottom-right', 'left', 'left-mid', 'mid', 'mid-mid', 'right', 'right-mid', 'middle']
-  const table = new Table({
-    head: ['VOLUME', 'PROBLEM', 'ACTION', 'PATH'],
-    style: {head: [], border: [], compact: true, 'padding-left': 0, 'padding-right': 2},
-    chars: Object.fromEntries(names.map((n) => [n, ''])),
-  })
-  for (const f of result.findings) table.push([f.volume ?? '-', f.problem, f.action, f.path])
-  return table
-    .toString()
-    .split('\n')
-    .map((line) => line.trimEnd())
-    .join('\n')
 }

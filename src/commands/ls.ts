@@ -2,16 +2,18 @@ import {Flags} from '@oclif/core'
 
 import {DotCommand} from '../cli/base-command.js'
 import {colourEnabled} from '../cli/colour.js'
+import {terminalColumns} from '../cli/fit-columns.js'
 import {reportVolume} from '../cli/volume-report.js'
 
 export default class Ls extends DotCommand<typeof Ls> {
   static override summary = 'List volumes'
   static override description =
-    'Columns: NAME, BASE, VOLATILE, STATE (mounted or idle), USERS (active mount IDs, ×N when an ID is mounted N times), CHANGES (disk space of the upper layer), CREATED (UTC). Colour only on a terminal, never with NO_COLOR.'
+    'Columns: NAME, BASE, VOLATILE, STATE (mounted or idle), USERS (active mount IDs, ×N when an ID is mounted N times), CHANGES (disk space of the upper layer), CREATED (UTC). VOLATILE "yes*": its changes are wiped at its next first mount. On a terminal the table fits its width: USERS shows a count and 12-character IDs, BASE and NAME are shortened in the middle; --no-trunc, a pipe and --json show every value in full. Colour only on a terminal, never with NO_COLOR.'
   static override hiddenAliases = ['list']
   static override examples = ['<%= config.bin %> ls', '<%= config.bin %> ls -q | xargs -r <%= config.bin %> inspect', '<%= config.bin %> ls --json']
   static override flags = {
     quiet: Flags.boolean({char: 'q', description: 'print only volume names, one a line (fast: reads no volume)', default: false}),
+    'no-trunc': Flags.boolean({description: 'show every value in full, even on a narrow terminal', default: false}),
   }
 
   async run() {
@@ -25,7 +27,8 @@ export default class Ls extends DotCommand<typeof Ls> {
     const volumes = await Promise.all((await store.list()).map((volume) => reportVolume(store, volume)))
     if (!this.jsonEnabled()) {
       const {renderVolumeTable} = await import('../cli/volume-table.js')
-      this.print(await renderVolumeTable(volumes, {colour: colourEnabled(process.stdout)}))
+      const columns = terminalColumns(process.stdout)
+      this.print(await renderVolumeTable(volumes, {colour: colourEnabled(process.stdout), noTrunc: this.flags['no-trunc'], ...(columns ? {columns} : {})}))
     }
     return volumes
   }

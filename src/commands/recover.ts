@@ -13,7 +13,8 @@ export default class Recover extends DotCommand<typeof Recover> {
     'volume this works until its next first mount, which discards the changes. Types, modes, owners,',
     'times, symlinks, hard links, sparse files and xattrs are kept; whiteouts never appear.',
     '\n\n--changes-only writes only new and changed files and directories (with their parent directories)',
-    'and lists the deleted paths ("D /path": on stdout with --to, on stderr with --tar; "deleted" in --json).',
+    'and lists the deleted paths ("D /path": on stdout with --to, on stderr with --tar; "deleted" in --json);',
+    'with --to it also writes them into DIR/.docker-on-top-deletions, one path a line.',
     '\n\nA mounted volume is refused unless --force. Exit codes: 0 done, 2 bad usage or target, 3 no such',
     'volume, 4 target not empty, 5 volume in use; after SIGINT/SIGTERM the view is still unmounted and',
     '--tar exits 130/143 (--to exits 1).',
@@ -66,7 +67,7 @@ export default class Recover extends DotCommand<typeof Recover> {
       for (const warning of result.warnings) process.stderr.write(`dot recover: warning: ${warning}\n`)
       const deletions = result.deleted.map((p) => `D ${p}\n`).join('')
       if (flags.tar) process.stderr.write(deletions)
-      else this.print(`wrote volume "${result.volume}"${result.changesOnly ? ' (changes only)' : ''} into ${result.to}\n${deletions}`)
+      else this.print(`wrote volume "${result.volume}"${result.changesOnly ? ' (changes only)' : ''} into ${result.to}${result.deletionsFile ? ` (deletions listed in ${result.deletionsFile})` : ''}\n${deletions}`)
     }
     return result
   }

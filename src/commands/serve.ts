@@ -16,6 +16,15 @@ Logs go to stderr (journald under systemd); stdout gets one line once the socket
   static override flags = {
     name: Flags.string({description: 'volume driver name, as in `docker volume create --driver NAME`', default: 'docker-on-top', helpValue: 'NAME'}),
     socket: Flags.string({description: 'unix socket to listen on [default: /run/docker/plugins/<NAME>.sock]', env: 'DOT_SOCKET', helpValue: 'PATH'}),
+    metrics: Flags.string({
+      description: 'serve Prometheus metrics at GET /metrics on HOST:PORT (e.g. 127.0.0.1:9323) or a unix socket path; off by default',
+      env: 'DOT_METRICS',
+      helpValue: 'ADDR',
+    }),
+    pidfile: Flags.string({
+      description: 'write the process ID here once the socket is ready, and remove it on exit (for running without systemd)',
+      helpValue: 'PATH',
+    }),
     'log-level': Flags.option({
       options: LEVELS,
       default: 'info' as const,
@@ -28,7 +37,7 @@ Logs go to stderr (journald under systemd); stdout gets one line once the socket
   // The service's usual command lines skip oclif altogether (bin/run.js, cli/serve-without-oclif.ts);
   // both ways end in runServe.
   async run(): Promise<void> {
-    const {name, root, socket} = this.flags
-    await runServe({name, root, logLevel: this.flags['log-level'], ...(socket ? {socket} : {})})
+    const {name, root, socket, metrics, pidfile} = this.flags
+    await runServe({name, root, logLevel: this.flags['log-level'], ...(socket ? {socket} : {}), ...(metrics ? {metrics} : {}), ...(pidfile ? {pidfile} : {})})
   }
 }

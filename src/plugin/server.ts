@@ -8,6 +8,7 @@ import type {VolumeStore} from '../core/volume/store.js'
 import {ClientGoneError, parseBody, readBody} from './body.js'
 import {RequestError, isUserError, toDotError} from './errors.js'
 import {ROUTES, type RouteResult} from './routes.js'
+import type {RequestObserver, RequestOutcome} from './request-observer.js'
 import type {ErrResponse} from './wire.js'
 
 /**
@@ -35,6 +36,7 @@ export class PluginServer {
   constructor(
     private readonly store: VolumeStore,
     private readonly logger: Logger,
+    private readonly observe?: RequestObserver,
   ) {
     this.server = http.createServer((req, res) => void this.handle(req, res))
     // dockerd never times idle keep-alive connections out (Go's zero Transport), and a server-side close
@@ -101,6 +103,7 @@ export class PluginServer {
     // A Mount whose answer dockerd never reads is a mount nobody will unmount: roll it back (§9.8).
     let answered = false
     let clientGone = false
+    let outcome: RequestOutcome = 'client-gone'
     res.on('finish', () => (answered = true))
     res.on('close', () => {
       if (answered) return
@@ -121,6 +124,7 @@ export class PluginServer {
         return
       }
       this.send(res, result.response)
+      outcome = 'ok'
       if (result.summary) this.logger.info(result.summary)
       this.logRequest(endpoint, requestText, result.response, started)
     } catch (err) {
@@ -129,6 +133,7 @@ export class PluginServer {
         return
       }
       const error = toDotError(err)
+      outcome = isUserError(error.code) ? 'refused' : 'error'
       const response: ErrResponse = {Err: error.message}
       this.send(res, response)
       this.logRequest(endpoint, requestText, response, started)
@@ -140,6 +145,7 @@ export class PluginServer {
         this.logger.warn(`${endpoint} refused: ${error.message}`)
       }
     } finally {
+      this.observe?.(endpoint, outcome, (performance.now() - started) / 1000)
       this.inFlight--
       if (this.inFlight === 0) this.drained?.()
     }

@@ -26,23 +26,33 @@ export function assertRoot(): void {
   if (reason) throw new Error(`required test cannot run: ${reason}`)
 }
 
-/** The Docker host the e2e tests use: DOT_TEST_DOCKER_HOST, else DOCKER_HOST, else the default socket. */
-export function dockerHost(): string {
-  return process.env.DOT_TEST_DOCKER_HOST ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'
+/**
+ * The Docker daemon the e2e tests drive: only one named for them, DOT_TEST_DOCKER_HOST (.ci/run starts
+ * a throw-away one with test/e2e/dockerd.sh). Never DOCKER_HOST or the default socket: a daemon the
+ * tests did not start is the user's, and after a run it would keep the test image and ask the dead test
+ * plugin on every `docker volume ls`, ~15 s each time, until it restarts.
+ */
+export function dockerHost(): string | undefined {
+  return process.env.DOT_TEST_DOCKER_HOST || undefined
 }
+
+/** Where the tests point DOCKER_HOST when no daemon is named, so nothing reaches the user's. */
+export const NO_DOCKER_HOST = 'unix:///nonexistent/dot-tests-name-no-daemon.sock'
 
 export function whyNoDocker(): string | undefined {
   const root = whyNoRoot()
   if (root) return root
+  const host = dockerHost()
+  if (!host) return 'needs DOT_TEST_DOCKER_HOST naming a throw-away Docker daemon (test/e2e/dockerd.sh start; .ci/run does it); the tests never use the default one'
   try {
     execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], {
-      env: {...process.env, DOCKER_HOST: dockerHost()},
+      env: {...process.env, DOCKER_HOST: host},
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 15_000,
     })
     return undefined
   } catch {
-    return `needs a reachable Docker daemon at ${dockerHost()} (see .ci/run, which installs and starts one)`
+    return `needs a reachable Docker daemon at DOT_TEST_DOCKER_HOST=${host} (see .ci/run, which installs and starts one)`
   }
 }
 

@@ -2,6 +2,8 @@ import {spawn} from 'node:child_process'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {NO_DOCKER_HOST} from './requirements.js'
+
 /** The repository root (this file is compiled to dist/test/helpers/). */
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 export const DOT_BIN = path.join(REPO, 'bin', 'run.js')
@@ -23,7 +25,8 @@ export function runDot(
   const [command, ...commandArgs] = [...(options.prefix ?? []), process.execPath, DOT_BIN, ...args]
   return new Promise((resolve, reject) => {
     const child = spawn(command, commandArgs, {
-      env: {...process.env, NO_COLOR: '1', ...options.env},
+      // `dot gc` asks dockerd: only a daemon a test names (options.env) is ever reached.
+      env: {...process.env, NO_COLOR: '1', DOCKER_HOST: NO_DOCKER_HOST, ...options.env},
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 60_000,
     })

@@ -96,7 +96,7 @@ describe('dot diff and dot recover on other layers', rootOnly(), () => {
     const changes = path.join(tmp.dir, 'redirect-changes')
     const only = await dot('recover', 'renamed', '--to', changes, '--changes-only')
     assert.equal(only.code, 0, only.stderr)
-    assert.deepEqual(files(changes), {'to/': '', 'to/a': 'a\n', 'to/sub/': '', 'to/sub/b': 'b\n'})
+    assert.deepEqual(files(changes), {'.docker-on-top-deletions': '/from\n/from/a\n/from/sub\n/from/sub/b\n', 'to/': '', 'to/a': 'a\n', 'to/sub/': '', 'to/sub/b': 'b\n'})
   })
 
   test('a volatile volume: its last changes can be salvaged until its next first mount', async () => {

@@ -5,7 +5,7 @@ import {after, before, describe, test} from 'node:test'
 
 import type {Finding} from '../../src/core/repair/reconcile.js'
 import {VolumeStore} from '../../src/core/volume/store.js'
-import {docker, dockerOk, ensureTestImage, TEST_IMAGE} from '../e2e/harness/docker.js'
+import {docker, dockerOk, ensureTestImage, removeTestImage, TEST_IMAGE} from '../e2e/harness/docker.js'
 import {assertDocker, dockerHost, dockerOnly} from '../helpers/requirements.js'
 import {parseJson, runDot} from '../helpers/run-dot.js'
 import {TempRoot} from '../helpers/temp-root.js'
@@ -28,7 +28,7 @@ describe('dot gc --stale with a real dockerd', dockerOnly(), () => {
   const ids = {used: dockerId(), stale: dockerId(), mixed: dockerId(), exited: dockerId()}
   let store: VolumeStore
   const gc = async (...args: string[]) => {
-    const result = await runDot(['gc', '--json', ...args, '--root', tmp.root], {env: {DOCKER_HOST: dockerHost()}})
+    const result = await runDot(['gc', '--json', ...args, '--root', tmp.root], {env: {DOCKER_HOST: dockerHost()!}})
     assert.equal(result.code, 0, result.stderr)
     return parseJson(result) as {findings: Finding[]; docker: {checked: boolean; containers: number}}
   }
@@ -52,6 +52,7 @@ describe('dot gc --stale with a real dockerd', dockerOnly(), () => {
     try {
       await docker(['rm', '-f', ...containers])
       await docker(['volume', 'rm', '-f', names.used, names.exited])
+      await removeTestImage()
     } finally {
       tmp.cleanup()
     }

@@ -199,8 +199,15 @@ describe('dot diff and dot recover on a real upper layer', rootOnly(), () => {
     const result = await dot('recover', 'v', '--to', out('changes'), '--changes-only')
     assert.equal(result.code, 0, result.stderr)
     const [first, ...deletions] = result.stdout.trimEnd().split('\n')
-    assert.equal(first, `wrote volume "v" (changes only) into ${out('changes')}`)
+    const listFile = path.join(out('changes'), '.docker-on-top-deletions')
+    assert.equal(first, `wrote volume "v" (changes only) into ${out('changes')} (deletions listed in ${listFile})`)
     assert.deepEqual(deletions, diff.filter((c) => c.kind === 'D').map((c) => `D ${c.path}`))
+    // The same list, in the target: a changes-only copy carries its deletions along.
+    assert.equal(fs.readFileSync(listFile, 'utf8'), diff.filter((c) => c.kind === 'D').map((c) => `${c.path}\n`).join(''))
+    // Out of the tree compared below; then the root's times back as the copy had them.
+    const rootTimes = fs.statSync(out('changes'), {bigint: true})
+    fs.rmSync(listFile)
+    await execa('touch', ['-m', '-d', `@${rootTimes.mtimeNs / 1_000_000_000n}.${(rootTimes.mtimeNs % 1_000_000_000n).toString().padStart(9, '0')}`, out('changes')])
 
     const written = await readTree(out('changes'))
     const changed = new Set(diff.filter((c) => c.kind !== 'D').map((c) => c.path))

@@ -5,7 +5,8 @@ import {colourEnabled} from '../../src/cli/colour.js'
 import {createOptionsFromFlags} from '../../src/cli/create-options.js'
 import {formatBytes} from '../../src/cli/human-size.js'
 import {MANUAL_MOUNT_ID} from '../../src/cli/mount-id.js'
-import {formatCreated, formatUsers, renderVolumeTable, TABLE_HEADERS, volumeRow} from '../../src/cli/volume-table.js'
+import {fitWidths, shortenEnd, shortenMiddle} from '../../src/cli/fit-columns.js'
+import {formatCreated, formatUsers, formatUsersShort, renderVolumeTable, TABLE_HEADERS, volumeRow} from '../../src/cli/volume-table.js'
 import type {VolumeReport} from '../../src/cli/volume-report.js'
 import type {DotError} from '../../src/core/errors.js'
 
@@ -21,8 +22,9 @@ const mounted: VolumeReport = {
   mounts: {manual: 1, c0ffee: 2},
   upper: '/var/lib/docker-on-top/data/upper',
   changesBytes: 5 * 1024 * 1024,
+  wipeAtNextMount: false,
 }
-const idle: VolumeReport = {...mounted, name: 'scratch', base: '/srv/src', volatile: true, state: 'idle', mounts: {}, changesBytes: 0}
+const idle: VolumeReport = {...mounted, name: 'scratch', base: '/srv/src', volatile: true, state: 'idle', mounts: {}, changesBytes: 0, wipeAtNextMount: false}
 delete idle.mountpoint
 
 describe('CLI rendering: sizes', () => {
@@ -127,5 +129,42 @@ describe('CLI: create options from flags', () => {
 
   test('the default mount ID for mounts made by hand', () => {
     assert.equal(MANUAL_MOUNT_ID, 'manual')
+  })
+})
+
+describe('CLI rendering: fitting a terminal', () => {
+  test('shortenMiddle keeps both ends; shortenEnd the start; both leave short text alone', () => {
+    assert.equal(shortenMiddle('/srv/very/long/path/to/data', 12), '/srv/v…/data')
+    assert.equal(shortenMiddle('/srv/x', 12), '/srv/x')
+    assert.equal([...shortenMiddle('a'.repeat(100), 10)].length, 10)
+    assert.equal(shortenEnd('1: c0ffee, manual', 9), '1: c0ffe…')
+  })
+
+  test('fitWidths shrinks the columns in order, each down to its minimum, and no further', () => {
+    const specs = [{natural: 20, min: 8}, {natural: 30, min: 10}, {natural: 7, min: 7}]
+    assert.deepEqual(fitWidths(specs, 100, [1, 0]), [20, 30, 7], 'fits already')
+    assert.deepEqual(fitWidths(specs, 50, [1, 0]), [20, 19, 7], 'the first in order gives first')
+    assert.deepEqual(fitWidths(specs, 30, [1, 0]), [9, 10, 7])
+    assert.deepEqual(fitWidths(specs, 10, [1, 0]), [8, 10, 7], 'never below the minimums')
+    assert.deepEqual(fitWidths(specs, 40, [[1, 20], 0, 1]), [9, 20, 7], 'a step may stop above the minimum')
+  })
+
+  test('on a terminal USERS is a count and 12-character IDs; in a pipe the IDs in full', async () => {
+    const id = 'f'.repeat(64)
+    const many: VolumeReport = {...mounted, mounts: {[id]: 1, manual: 2}}
+    assert.equal(formatUsersShort(many.mounts), `2: ${'f'.repeat(12)}, manual×2`)
+    const narrow = await renderVolumeTable([many], {colour: false, columns: 100})
+    assert.ok(!narrow.includes(id) && narrow.includes(`2: ${'f'.repeat(12)}`), narrow)
+    for (const line of narrow.split('\n')) assert.ok(line.length <= 100, line)
+    assert.ok((await renderVolumeTable([many], {colour: false})).includes(id))
+    assert.ok((await renderVolumeTable([many], {colour: false, columns: 100, noTrunc: true})).includes(id))
+  })
+
+  test('a volatile volume whose changes go at its next first mount is marked, with a legend', async () => {
+    const pending: VolumeReport = {...idle, changesBytes: 4096, wipeAtNextMount: true}
+    const text = await renderVolumeTable([pending], {colour: false})
+    assert.equal(volumeRow(pending)[2], 'yes*')
+    assert.match(text.split('\n')[2], /^\* volatile: its changes are wiped at its next first mount/)
+    assert.equal((await renderVolumeTable([idle], {colour: false})).split('\n').length, 2, 'no legend without a mark')
   })
 })

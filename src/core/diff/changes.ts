@@ -22,6 +22,11 @@ export interface Changes {
    * the changes keep their place and their parents keep their modes and owners.
    */
   parents: string[]
+  /**
+   * Directories renamed under redirect_dir=on: the view shows at `to` what the base holds at `from`
+   * (so `changes` lists `from` and what it held as D, and `to` and the same entries as A).
+   */
+  renames: {from: string; to: string}[]
 }
 
 /** The overlayfs xattrs the diff needs, read from an upper layer's directories. */
@@ -52,6 +57,7 @@ export async function computeChanges(upper: string, base: string, xattrs: Overla
   return {
     changes: walker.changes.sort((a, b) => order(a.path, b.path)),
     parents: walker.parents.sort(order),
+    renames: walker.renames.sort((a, b) => order(a.to, b.to)),
   }
 }
 
@@ -62,6 +68,7 @@ export function isWhiteout(stat: BigIntStats): boolean {
 class ChangeWalker {
   readonly changes: Change[] = []
   readonly parents: string[] = []
+  readonly renames: {from: string; to: string}[] = []
 
   constructor(
     private readonly base: string,
@@ -96,6 +103,7 @@ class ChangeWalker {
       const opaque = this.xattrs.isOpaque(upperChild)
       const redirect = opaque ? undefined : this.xattrs.redirect(upperChild)
       const childLower = opaque ? null : await this.lowerOf(name, lowerDir, redirect)
+      if (redirect !== undefined && childLower) this.renames.push({from: `/${path.relative(this.base, childLower)}`, to: childRel})
       let kind: ChangeKind | undefined
       if (!baseChild) kind = 'A'
       else if (!baseChild.isDirectory() || opaque || redirect !== undefined || metadataDiffers(stat, baseChild)) kind = 'C'

@@ -6,7 +6,8 @@ import {errnoCode} from '../errors.js'
 /**
  * Bytes a directory tree occupies on disk (st_blocks, like du): a sparse file counts for what it holds,
  * a hard-linked file once. Walks the tree, so it is for `ls`/`inspect`, never for Get or List.
- * Entries vanishing mid-walk (a volume in use) are skipped.
+ * Entries vanishing mid-walk (a volume in use) are skipped. The directory itself is not counted:
+ * an empty upper layer is 0 bytes of changes, not the 4 KiB of its own directory block.
  */
 export async function diskUsage(dir: string): Promise<number> {
   const seen = new Set<string>()
@@ -24,7 +25,7 @@ export async function diskUsage(dir: string): Promise<number> {
       if (seen.has(key)) return
       seen.add(key)
     }
-    total += Number(stat.blocks) * 512
+    if (p !== dir) total += Number(stat.blocks) * 512
     if (!stat.isDirectory()) return
     let names: string[]
     try {

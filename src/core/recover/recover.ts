@@ -13,6 +13,7 @@ import {getVolume} from '../volume/read.js'
 import {tarCreateArgs, tarExtractArgs, TAR_EXIT_DIFFERS} from './gnu-tar.js'
 import {type MergedView, withMergedView} from './merged-view.js'
 import {copyCounting, spawnTar} from './tar-process.js'
+import {writeDeletionsFile} from './deletions-file.js'
 
 export interface RecoverOptions {
   /** Only what changed (new and modified files and directories, with their parent directories); deletions are listed. */
@@ -32,6 +33,8 @@ export interface RecoverResult {
   changesOnly: boolean
   /** Paths the volume deleted from its base (with changesOnly; a full copy simply lacks them). */
   deleted: string[]
+  /** With changesOnly and `--to`: the file in the target listing `deleted` (DELETIONS_FILE). */
+  deletionsFile?: string
   /** Bytes of tar stream produced. */
   bytes: number
   /** Whether the volume was in use while copied (only with force). */
@@ -65,7 +68,11 @@ export async function recoverToDirectory(ctx: StoreContext, name: string, target
     const extracted = await extract.done
     if (extracted.code !== 0) throw extractFailed(extracted.code, extracted.stderr)
     return created
-  }).then((result) => ({...result, to: dir}))
+  }).then(async (result) => {
+    if (!result.changesOnly) return {...result, to: dir}
+    const {deletionsFile, warning} = await writeDeletionsFile(dir, result.deleted)
+    return {...result, to: dir, ...(deletionsFile ? {deletionsFile} : {}), warnings: warning ? [...result.warnings, warning] : result.warnings}
+  })
 }
 
 /** Streams the volume as a tar archive (pax format) to `out`, e.g. process.stdout; never ends `out`. */

@@ -1,11 +1,17 @@
-import {execa} from 'execa'
+import {randomBytes} from 'node:crypto'
 import path from 'node:path'
 
-import {dockerHost} from '../../helpers/requirements.js'
+import {execa} from 'execa'
+
+import {dockerHost, NO_DOCKER_HOST} from '../../helpers/requirements.js'
 import {REPO} from '../../helpers/run-dot.js'
 
-/** The image the e2e tests run: busybox-static in an otherwise empty rootfs, imported locally. */
-export const TEST_IMAGE = process.env.DOT_TEST_IMAGE ?? 'dot-test-busybox:latest'
+/**
+ * The image the e2e tests run: busybox-static in an otherwise empty rootfs, imported locally. The
+ * shared tag when the daemon has it (.ci/run imports it up front); else this process imports its own
+ * tag and removes it at the end, so parallel test files never remove an image another one uses.
+ */
+export let TEST_IMAGE = process.env.DOT_TEST_IMAGE ?? 'dot-test-busybox:latest'
 
 export interface CommandResult {
   code: number
@@ -24,7 +30,7 @@ export async function docker(args: string[], options: {timeoutMs?: number; input
   // Below dockerd's own plugin timeouts (1-2 min, docs/plugin-protocol.md §1.4): a hung plugin fails the test, not the run.
   const timeoutMs = options.timeoutMs ?? 60_000
   const result = await execa('docker', args, {
-    env: {DOCKER_HOST: dockerHost()},
+    env: {DOCKER_HOST: dockerHost() ?? NO_DOCKER_HOST},
     reject: false,
     timeout: timeoutMs,
     ...(options.input === undefined ? {stdin: 'ignore' as const} : {input: options.input}),
@@ -45,14 +51,27 @@ export async function dockerOk(args: string[], options: {timeoutMs?: number; inp
   return result.stdout.trim()
 }
 
-/** Imports the test image if the daemon lacks it (test/e2e/test-image.sh), so a dev daemon works too. */
+/** Whether this process imported the test image (and so must remove it: see `removeTestImage`). */
+let importedImage = false
+
+/** Imports the test image if the daemon lacks it (test/e2e/test-image.sh), so a named daemon works too. */
 export async function ensureTestImage(): Promise<void> {
+  if (importedImage || (await docker(['image', 'inspect', TEST_IMAGE])).code === 0) return
+  TEST_IMAGE = `dot-test-busybox:run-${randomBytes(4).toString('hex')}`
   const script = path.join(REPO, 'test', 'e2e', 'test-image.sh')
   const result = await execa('bash', [script], {
-    env: {DOCKER_HOST: dockerHost(), DOT_TEST_IMAGE: TEST_IMAGE},
+    env: {DOCKER_HOST: dockerHost() ?? NO_DOCKER_HOST, DOT_TEST_IMAGE: TEST_IMAGE},
     reject: false,
     stdin: 'ignore',
     timeout: 120_000,
   })
   if (result.exitCode !== 0) throw new Error(`importing the test image failed:\n${result.stderr}${result.stdout}`)
+  importedImage = true
+}
+
+/** Removes the test image if this process imported it: the daemon is left with the images it had. */
+export async function removeTestImage(): Promise<void> {
+  if (!importedImage) return
+  await dockerOk(['image', 'rm', TEST_IMAGE])
+  importedImage = false
 }

@@ -5,7 +5,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {Layout, MOUNT_SOURCE_PREFIX} from '../../../src/core/disk/layout.js'
 import {type MountEntry, parseMountinfo} from '../../../src/core/kernel/mountinfo.js'
 import {TempRoot} from '../../helpers/temp-root.js'
-import {type CommandResult, docker, dockerOk, ensureTestImage, hungCommand, TEST_IMAGE} from './docker.js'
+import {type CommandResult, docker, dockerOk, ensureTestImage, hungCommand, removeTestImage, TEST_IMAGE} from './docker.js'
 import {DotServe} from './dot-serve.js'
 
 /** dockerd discovers legacy plugins here, whatever its exec root (docs/plugin-protocol.md §1.1). */
@@ -169,9 +169,9 @@ export class E2E {
   }
 
   /**
-   * Removes this run's containers, then its volumes, and only then stops the plugin: a dockerd that
-   * remembers volumes of a dead driver stalls ~15 s per volume (docs/plugin-protocol.md §1.4, §4.5). Finally
-   * unmounts whatever is left below the temp dir and deletes it.
+   * Removes this run's containers, then its volumes and the test image if it imported it, and only
+   * then stops the plugin: a dockerd that remembers volumes of a dead driver stalls ~15 s per volume
+   * (docs/plugin-protocol.md §1.4, §4.5). Then the socket; finally unmounts what is left below the temp dir.
    */
   async cleanup(): Promise<void> {
     const problems: string[] = []
@@ -191,6 +191,7 @@ export class E2E {
       // `-f`: no error for a volume a test already removed.
       for (const volume of this.volumes) await dockerOk(['volume', 'rm', '-f', volume]).catch(note(`removing volume ${volume}`))
     }
+    await removeTestImage().catch(note('removing the test image'))
     await this.plugin.stop().catch(note('stopping dot serve'))
     // For a look at what dockerd sent, even when everything passed.
     if (process.env.DOT_E2E_PLUGIN_LOG) fs.writeFileSync(process.env.DOT_E2E_PLUGIN_LOG, this.plugin.log)
