@@ -62,14 +62,14 @@ export const ROUTES: Record<string, Route> = {
     needsBody: true,
     async handle(store, body) {
       const name = requestName(body)
-      const id = body.ID
+      const id = requestId(body)
       // Always absolute (the root is resolved when the store opens): an empty or relative answer would
       // make runc bind the container's bundle directory (§9.3).
-      const mountpoint = await store.mount(name, id as string)
+      const mountpoint = await store.mount(name, id)
       return {
         response: {Mountpoint: mountpoint} satisfies MountpointResponse,
         undo: async () => {
-          await store.unmount(name, id as string)
+          await store.unmount(name, id)
         },
         summary: `mounted volume "${name}" for id ${id} at ${mountpoint}`,
       }
@@ -80,9 +80,10 @@ export const ROUTES: Record<string, Route> = {
     needsBody: true,
     async handle(store, body) {
       const name = requestName(body)
+      const id = requestId(body)
       // An ID that is not mounted is a success inside the store (§9.4).
-      await store.unmount(name, body.ID as string)
-      return {response: {}, summary: `unmount of volume "${name}" for id ${String(body.ID)} done`}
+      await store.unmount(name, id)
+      return {response: {}, summary: `unmount of volume "${name}" for id ${id} done`}
     },
   },
 
@@ -119,6 +120,14 @@ export const ROUTES: Record<string, Route> = {
 function requestName(body: RequestBody): string {
   if (!('Name' in body)) throw new RequestError('request has no "Name"; expected {"Name": "<volume>", ...}')
   return validateName(body.Name)
+}
+
+/** The mount ID of a Mount or Unmount: a JSON string (its form is the core's to check). */
+function requestId(body: RequestBody): string {
+  const id: unknown = body.ID
+  if (id === undefined) throw new RequestError('mount ID is empty: the request has no "ID"; expected {"Name": "<volume>", "ID": "<mount id>"}')
+  if (typeof id !== 'string') throw new RequestError(`mount ID must be a string, got ${JSON.stringify(id)}`)
+  return id
 }
 
 /** A volume as dockerd reads it. `name` is the requested name, echoed exactly (§9.1). */

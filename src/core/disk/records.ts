@@ -27,7 +27,8 @@ export function isDockerMountId(id: string): boolean {
 }
 
 export function validateMountId(id: unknown): string {
-  if (typeof id !== 'string' || id === '') throw invalid('mount ID is empty; give a non-empty ID')
+  if (typeof id !== 'string') throw invalid(`mount ID must be a string, got ${JSON.stringify(id) ?? typeof id}`)
+  if (id === '') throw invalid('mount ID is empty; give a non-empty ID')
   if (!isPlainName(id)) {
     throw invalid(`invalid mount ID ${JSON.stringify(id)}: an ID starts with a letter or digit and contains only letters, digits, "_", "." and "-" (at most ${NAME_MAX_LENGTH})`)
   }
