@@ -3,6 +3,7 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 import {DEFAULT_ROOT, VolumeStore} from '../core/volume/store.js'
 import type {DotError} from '../core/errors.js'
 import {exitCodeFor} from './exit-codes.js'
+import {StdoutGuard} from './stdout-guard.js'
 import {toDotError} from './to-dot-error.js'
 
 export type DotFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof DotCommand)['baseFlags'] & T['flags']>
@@ -31,8 +32,11 @@ export abstract class DotCommand<T extends typeof Command> extends Command {
   /** Every positional argument, for commands taking several names (`static strict = false`). */
   protected positionals!: string[]
   private store: VolumeStore | undefined
+  private stdoutGuard: StdoutGuard | undefined
 
   override async init(): Promise<void> {
+    this.stdoutGuard = new StdoutGuard(`dot${this.id ? ` ${this.id}` : ''}`)
+    this.stdoutGuard.install()
     await super.init()
     const {args, argv, flags} = await this.parse({
       flags: this.ctor.flags,
@@ -67,7 +71,11 @@ export abstract class DotCommand<T extends typeof Command> extends Command {
     const error = toDotError(err)
     const exitCode = exitCodeFor(error.code)
     process.exitCode = exitCode
-    if (this.jsonEnabled()) {
+    if (this.stdoutGuard?.broken) {
+      // The command failed on (or after) a write error: say that once, on stderr, as stdout is gone.
+      this.stdoutGuard.reported = true
+      process.stderr.write(`dot${this.id ? ` ${this.id}` : ''}: ${error.message}\n`)
+    } else if (this.jsonEnabled()) {
       this.logJson(errorDocument(error, exitCode))
     } else {
       this.warnLine(error.message)

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {DotCommand} from '../cli/base-command.js'
 import {ProgressBar} from '../cli/progress-bar.js'
+import {quotePath} from '../cli/quote-path.js'
 import {invalid} from '../core/errors.js'
 import {type RecoverResult, recoverToDirectory, recoverToTar} from '../core/recover/recover.js'
 import {VolumeStore} from '../core/volume/store.js'
@@ -65,7 +66,7 @@ export default class Recover extends DotCommand<typeof Recover> {
     }
     if (!this.jsonEnabled()) {
       for (const warning of result.warnings) process.stderr.write(`dot recover: warning: ${warning}\n`)
-      const deletions = result.deleted.map((p) => `D ${p}\n`).join('')
+      const deletions = result.deleted.map((p) => `D ${quotePath(p)}\n`).join('')
       if (flags.tar) process.stderr.write(deletions)
       else this.print(`wrote volume "${result.volume}"${result.changesOnly ? ' (changes only)' : ''} into ${result.to}${result.deletionsFile ? ` (deletions listed in ${result.deletionsFile})` : ''}\n${deletions}`)
     }
