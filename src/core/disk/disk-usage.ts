@@ -2,6 +2,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import {errnoCode} from '../errors.js'
+import {diskUsageDeep} from './deep-tree.js'
 
 /**
  * Bytes a directory tree occupies on disk (st_blocks, like du): a sparse file counts for what it holds,
@@ -36,6 +37,12 @@ export async function diskUsage(dir: string): Promise<number> {
     }
     for (const name of names) await walk(path.join(p, name))
   }
-  await walk(dir)
+  try {
+    await walk(dir)
+  } catch (err) {
+    // Deeper than a path can name (PATH_MAX): measured by du, which walks with directory fds.
+    if (errnoCode(err) === 'ENAMETOOLONG') return diskUsageDeep(dir)
+    throw err
+  }
   return total
 }

@@ -1,7 +1,7 @@
 import {closeSync} from 'node:fs'
-import fs from 'node:fs/promises'
 import path from 'node:path'
 
+import {removeTree} from '../disk/deep-tree.js'
 import {CREATE_SCRATCH_PREFIX, RECOVER_SCRATCH_PREFIX} from '../disk/layout.js'
 import {validateName} from '../disk/names.js'
 import {tryLockDir} from '../kernel/flock.js'
@@ -32,7 +32,7 @@ export async function sweepScratch(ctx: StoreContext, entryName: string, overlay
   }
   const sweep = async () => {
     await unmountInside(ctx, full, overlays)
-    await fs.rm(full, {recursive: true, force: true})
+    await removeTree(full)
   }
   try {
     return await repair(dryRun, {...(volume ? {volume} : {}), path: full, problem: `leftover of ${what}`, action: 'deleted'}, sweep)

@@ -1,5 +1,4 @@
-import fs from 'node:fs/promises'
-
+import {removeTree} from '../disk/deep-tree.js'
 import type {Logger} from '../logger.js'
 
 /** Work that follows an answer (trash deletion, flushing a new volume); `settled` awaits it. */
@@ -16,7 +15,7 @@ export class BackgroundWork {
   /** Deletes a trash entry after the answer; a failure is logged, `dot gc` retries it. */
   deleteTrash(trash: string): void {
     this.add(
-      fs.rm(trash, {recursive: true, force: true}).catch((err: Error) => {
+      removeTree(trash).catch((err: Error) => {
         this.logger.warn(`deleting ${trash}: ${err.message} (dot gc will retry)`)
       }),
     )
