@@ -10,8 +10,9 @@ import path from 'node:path'
 export function writeFileAtomic(file: string, data: string, options: {mode?: number} = {}): void {
   const dir = path.dirname(file)
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2, 8)}`)
-  writeFileSync(temp, data, {mode: options.mode ?? 0o644})
   try {
+    // A write that fails (ENOSPC) must not leave its temp file behind.
+    writeFileSync(temp, data, {mode: options.mode ?? 0o644})
     renameSync(temp, file)
   } catch (err) {
     rmSync(temp, {force: true})

@@ -1,9 +1,10 @@
-import {mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {writeFileAtomic} from './atomic-write.js'
 import {errnoCode, invalid} from '../errors.js'
 import type {Layout} from './layout.js'
+import {readRecordFile, recordIdsIn, rewriteRecord} from './record-file.js'
 import {isPlainName, NAME_MAX_LENGTH} from './names.js'
 
 /**
@@ -53,17 +54,9 @@ export function decodeRecord(text: string): number {
 /** All records of a volume, id -> count. Tolerates the volume vanishing mid-read (returns what it saw). */
 export function readRecords(layout: Layout, name: string): Map<string, number> {
   const records = new Map<string, number>()
-  let ids: string[]
-  try {
-    ids = readdirSync(layout.activeMounts(name))
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return records
-    throw err
-  }
-  for (const id of ids) {
-    if (id.startsWith('.')) continue
+  for (const id of recordIdsIn(layout.activeMounts(name), name)) {
     try {
-      records.set(id, decodeRecord(readFileSync(layout.activeMount(name, id), 'utf8')))
+      records.set(id, decodeRecord(readRecordFile(layout.activeMount(name, id), name)))
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err
     }
@@ -73,25 +66,24 @@ export function readRecords(layout: Layout, name: string): Map<string, number> {
 
 /** Lists the record IDs only (no reads): what mount/unmount need to decide first/last. */
 export function listRecordIds(layout: Layout, name: string): string[] {
-  try {
-    return readdirSync(layout.activeMounts(name)).filter((id) => !id.startsWith('.'))
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return []
-    throw err
-  }
+  return recordIdsIn(layout.activeMounts(name), name)
 }
 
 export function readRecord(layout: Layout, name: string, id: string): number {
   try {
-    return decodeRecord(readFileSync(layout.activeMount(name, id), 'utf8'))
+    return decodeRecord(readRecordFile(layout.activeMount(name, id), name))
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return 0
     throw err
   }
 }
 
-/** Sets a record's count; 0 removes it. Temp + rename: a crash leaves the old count or the new. */
-export function writeRecord(layout: Layout, name: string, id: string, count: number): void {
+/**
+ * Sets a record's count; 0 removes it. Temp + rename: a crash leaves the old count or the new. With
+ * `inPlace` (dropping a use) the existing file is rewritten instead, which needs no new space (see
+ * record-file.ts): an unmount works on a full disk.
+ */
+export function writeRecord(layout: Layout, name: string, id: string, count: number, options: {inPlace?: boolean} = {}): void {
   if (count <= 0) {
     // unlink, not rm: fs.rm retries a refused unlink as a directory and reports a misleading ENOTDIR.
     try {
@@ -101,7 +93,8 @@ export function writeRecord(layout: Layout, name: string, id: string, count: num
     }
     return
   }
-  writeFileAtomic(layout.activeMount(name, id), encodeRecord(count), {mode: 0o644})
+  if (options.inPlace) rewriteRecord(layout.activeMount(name, id), name, encodeRecord(count))
+  else writeFileAtomic(layout.activeMount(name, id), encodeRecord(count), {mode: 0o644})
 }
 
 /**

@@ -5,6 +5,7 @@ import {OLD_LOCKS_DIR, SCRATCH_PREFIXES} from '../disk/layout.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {plantedEntry} from '../disk/planted.js'
+import {oddRecordEntries} from '../disk/record-file.js'
 import {deleteRecordTempFile, dropRecords, hasNoRecordFiles, listRecordIds, recordTempFiles} from '../disk/records.js'
 import {DotError, errnoCode} from '../errors.js'
 import {overlayMountsUnder} from '../kernel/overlays.js'
@@ -87,6 +88,13 @@ async function reconcileVolume(ctx: StoreContext, name: string, overlays: Map<st
   const check = async () => {
     // Planted meanwhile: the lock was taken on a real directory, but its entries are checked again.
     if (plantedEntry(layout, name)) return
+    // Not a record, and not ours to delete (a FIFO, a directory someone put there): reported, and the
+    // volume is left as it is until it is moved away (its mounts and unmounts refuse it meanwhile).
+    const odd = oddRecordEntries(layout.activeMounts(name))
+    for (const entry of odd) {
+      findings.push({volume: name, path: entry.path, problem: `mount record is ${entry.kind}, not a regular file`, action: 'left alone (move it away)', repaired: false, status: 'reported'})
+    }
+    if (odd.length > 0) return
     const ids = listRecordIds(layout, name)
     const stacked = (await overlayMountsUnder(layout.root)).get(layout.mountpoint(name)) ?? 0
     const mounted = stacked > 0

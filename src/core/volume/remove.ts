@@ -1,8 +1,10 @@
 import {renameSync, unlinkSync} from 'node:fs'
+import path from 'node:path'
 
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {assertNothingPlanted} from '../disk/planted.js'
+import {NotARecordError} from '../disk/record-file.js'
 import {dropRecords, isDockerMountId, readRecords} from '../disk/records.js'
 import {errnoCode, inUse, invalid} from '../errors.js'
 import type {StoreContext} from './context.js'
@@ -37,7 +39,14 @@ export async function removeVolume(ctx: StoreContext, name: string, options: {fo
     if (!readable && !options.force) {
       throw invalid(`volume "${name}" has no readable metadata; inspect ${volumeDir} and use --force to delete it`, {name})
     }
-    const records = readRecords(layout, name)
+    let records: Map<string, number>
+    try {
+      records = readRecords(layout, name)
+    } catch (err) {
+      // A record that is no file is refused, naming it; --force deletes the volume anyway.
+      if (!(err instanceof NotARecordError && options.force)) throw err
+      records = new Map([[path.basename(err.file), 1]])
+    }
     const vouched = !options.force && options.byDocker === true && records.size > 0
     const ids = [...records.keys()].filter((id) => !(vouched && isDockerMountId(id)))
     if (ids.length > 0 && !options.force) {

@@ -44,7 +44,7 @@ async function dropUse(ctx: StoreContext, name: string, id: string): Promise<voi
     return
   }
   try {
-    writeRecord(layout, name, id, count - 1)
+    writeRecord(layout, name, id, count - 1, {inPlace: true})
   } catch (err) {
     throw wrap(`unmounting volume "${name}": updating the record of mount ${id}`, err)
   }
