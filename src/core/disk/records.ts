@@ -4,6 +4,7 @@ import path from 'node:path'
 import {writeFileAtomic} from './atomic-write.js'
 import {errnoCode, invalid} from '../errors.js'
 import type {Layout} from './layout.js'
+import {makeDirs} from './make-dirs.js'
 import {readRecordFile, recordIdsIn, rewriteRecord} from './record-file.js'
 import {isPlainName, NAME_MAX_LENGTH} from './names.js'
 
@@ -127,7 +128,7 @@ export function dropRecords(layout: Layout, name: string, options: {recreate?: b
 
 /** Makes activemounts/ if it is missing (a Go volume, or one whose records were dropped). */
 export function ensureRecordsDir(layout: Layout, name: string): void {
-  mkdirSync(layout.activeMounts(name), {recursive: true, mode: 0o755})
+  makeDirs(layout.activeMounts(name), 0o755) // EROFS on a read-only root, not mkdir -p's ENOENT
 }
 
 /** Whether activemounts/ holds nothing at all, no record and no temp file (or does not exist). */

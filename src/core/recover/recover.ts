@@ -6,6 +6,8 @@ import {computeChanges} from '../diff/changes.js'
 import {diskUsage} from '../disk/disk-usage.js'
 import {readMetadata} from '../disk/metadata.js'
 import {DotError, errnoCode, exists, invalid, wrap} from '../errors.js'
+import {makeDirs} from '../disk/make-dirs.js'
+import {refusePseudoFilesystem} from '../kernel/pseudo-fs.js'
 import {realpathOfNearest} from '../kernel/realpath.js'
 import {isInside} from '../volume/base-check.js'
 import type {StoreContext} from '../volume/context.js'
@@ -51,7 +53,7 @@ export async function recoverToDirectory(ctx: StoreContext, name: string, target
   const dir = path.resolve(target)
   await checkTarget(ctx, name, dir)
   return recover(ctx, name, options, async (view, archive) => {
-    await fs.mkdir(dir, {recursive: true, mode: 0o700})
+    makeDirs(dir, 0o700)
     const extract = spawnTar(tarExtractArgs(dir), ['pipe', 'ignore'])
     const extractFailed = (code: number, stderr: string) =>
       new DotError('internal', `extracting into ${dir} failed (it holds a partial copy): ${stderr || `tar exited with ${code}`}`, {to: dir})
@@ -160,6 +162,13 @@ function interrupted(name: string): DotError {
  * base is never written to, and a copy inside the root would be inside some volume.
  */
 async function checkTarget(ctx: StoreContext, name: string, dir: string): Promise<void> {
+  // A symlink to nowhere would have its target made, wherever it points: refused, as a typo would be.
+  const link = await fs.lstat(dir).catch(() => undefined)
+  if (link?.isSymbolicLink() && !(await fs.stat(dir).catch(() => undefined))) {
+    throw invalid(`${dir} is a symlink to ${await fs.readlink(dir)}, which does not exist; give a new or empty directory`, {to: dir})
+  }
+  // /proc, /sys: nothing can be recovered into them (and Node's recursive mkdir spins there forever).
+  refusePseudoFilesystem(dir, '--to')
   try {
     const stat = await fs.stat(dir)
     if (!stat.isDirectory()) throw invalid(`${dir} exists and is not a directory; give a new or empty directory`, {to: dir})

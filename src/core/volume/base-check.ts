@@ -3,6 +3,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import {errnoCode, invalid} from '../errors.js'
+import {refusePseudoFilesystem} from '../kernel/pseudo-fs.js'
 
 /**
  * Checks that `base` can be a volume's lower layer: an existing, readable directory that neither lies
@@ -24,6 +25,8 @@ export async function checkBase(base: string, root: string, volume?: string): Pr
     throw invalid(`${subject} cannot be read: ${code ?? String(err)}`, details)
   }
   if (!stat.isDirectory()) throw invalid(`${subject} is not a directory`, details)
+  // /proc, /sys and their kind: overlayfs cannot use them as a lower layer.
+  refusePseudoFilesystem(base, subject.replace(/ ".*$/, ''))
   // The stat went through the thread pool (a hung filesystem stalls a worker, not the event loop);
   // the rest are quick local calls.
   try {

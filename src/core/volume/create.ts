@@ -1,6 +1,7 @@
 import {closeSync, lstatSync, mkdirSync, renameSync, rmSync} from 'node:fs'
 import path from 'node:path'
 
+import {makeDirs} from '../disk/make-dirs.js'
 import {type Metadata, writeMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {busy, DotError, errnoCode, exists, wrap} from '../errors.js'
@@ -18,7 +19,7 @@ export async function createVolume(ctx: StoreContext, name: string, rawOptions: 
   // Base first: a refused create must leave nothing behind, not even a new root directory.
   const base = await openBase(options.base, root)
   try {
-    mkdirSync(root, {recursive: true, mode: 0o711})
+    makeDirs(root, 0o711) // not mkdir's recursive mode: a read-only root must say EROFS, not ENOENT
   } catch (err) {
     base.close()
     throw wrap(`creating the root ${root}`, err)

@@ -1,6 +1,7 @@
-import {lstatSync, mkdirSync} from 'node:fs'
+import {lstatSync} from 'node:fs'
 import fs from 'node:fs/promises'
 
+import {makeDirs} from '../disk/make-dirs.js'
 import {type Metadata, readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {assertNothingPlanted} from '../disk/planted.js'
@@ -87,9 +88,10 @@ async function mountOverlayOn(ctx: StoreContext, name: string, meta: Metadata, b
   await ctx.newVolumes.durable(name)
   // A new upper/ (wiped, or never made) takes the base's top as it is; a kept one, the base's changes.
   const fresh = !lstatSync(layout.upper(name), {throwIfNoEntry: false})
-  mkdirSync(layout.upper(name), {recursive: true, mode: 0o700})
-  mkdirSync(layout.workdir(name), {recursive: true, mode: 0o700})
-  mkdirSync(mountpoint, {recursive: true, mode: 0o700})
+  // makeDirs, not mkdir's recursive mode: a read-only root must say EROFS, not ENOENT.
+  makeDirs(layout.upper(name), 0o700)
+  makeDirs(layout.workdir(name), 0o700)
+  makeDirs(mountpoint, 0o700)
   ensureRecordsDir(layout, name)
   const top = readBaseTop(base.fd, base.stat)
   if (fresh) applyNewTop(layout.upper(name), layout.volume(name), top, ctx.logger)

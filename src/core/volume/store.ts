@@ -2,6 +2,7 @@ import path from 'node:path'
 
 import type {Layout} from '../disk/layout.js'
 import {validateName} from '../disk/names.js'
+import {refusePseudoFilesystem} from '../kernel/pseudo-fs.js'
 import {realpathOfNearest} from '../kernel/realpath.js'
 import type {Logger} from '../logger.js'
 import {createContext, type StoreContext, type StoreOptions} from './context.js'
@@ -38,6 +39,7 @@ export class VolumeStore {
   /** Opens a store; the root is resolved through symlinks, as the kernel reports mountpoints by real path. */
   static async open(options: StoreOptions): Promise<VolumeStore> {
     const root = await realpathOfNearest(path.resolve(options.root))
+    refusePseudoFilesystem(root, 'the store root')
     return new VolumeStore({...options, root})
   }
 
