@@ -2,6 +2,7 @@ import fs from 'node:fs'
 
 import {type Libc, libc} from './libc.js'
 
+const LOCK_SH = 1
 const LOCK_EX = 2
 const LOCK_NB = 4
 const EINTR = 4
@@ -16,12 +17,21 @@ let loaded: {c: Libc; flock: (fd: number, operation: number) => number} | undefi
  * ever left behind by a killed process.
  */
 export function tryLockExclusive(fd: number): boolean {
+  return tryLock(fd, LOCK_EX)
+}
+
+/** One non-blocking try at a shared flock(2) on `fd`: many holders at once, none while it is held exclusively. */
+export function tryLockShared(fd: number): boolean {
+  return tryLock(fd, LOCK_SH)
+}
+
+function tryLock(fd: number, mode: number): boolean {
   if (!loaded) {
     const c = libc()
     loaded = {c, flock: c.lib.func('int flock(int fd, int operation)') as unknown as (fd: number, operation: number) => number}
   }
   for (;;) {
-    if (loaded.flock(fd, LOCK_EX | LOCK_NB) === 0) return true
+    if (loaded.flock(fd, mode | LOCK_NB) === 0) return true
     const errno = loaded.c.koffi.errno()
     if (errno === EWOULDBLOCK) return false
     if (errno === EINTR) continue

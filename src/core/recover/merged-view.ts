@@ -11,6 +11,7 @@ import {readOnlyOverlayMount} from '../kernel/overlay-options.js'
 import {checkBase} from '../volume/base-check.js'
 import type {StoreContext} from '../volume/context.js'
 import {getVolume} from '../volume/read.js'
+import {holdUpperShared} from './upper-guard.js'
 
 export interface MergedView {
   /** The volume as containers last saw it: a read-only overlay of its upper layer over its base. */
@@ -39,6 +40,16 @@ export async function withMergedView<T>(
   task: (view: MergedView) => Promise<T>,
 ): Promise<T> {
   validateName(name)
+  // Held until the view is gone: the volatile wipe and remove wait for it (upper-guard.ts).
+  const hold = await ctx.locks.withLock(name, async () => holdUpperShared(ctx.layout.upper(name)))
+  try {
+    return await withHeldView(ctx, name, options, task)
+  } finally {
+    if (hold !== undefined) closeSync(hold)
+  }
+}
+
+async function withHeldView<T>(ctx: StoreContext, name: string, options: {force: boolean}, task: (view: MergedView) => Promise<T>): Promise<T> {
   const meta = readMetadata(ctx.layout.metadata(name), name)
   const volume = getVolume(ctx, name)
   const ids = Object.keys(volume.mounts)

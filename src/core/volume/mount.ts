@@ -1,4 +1,4 @@
-import {lstatSync} from 'node:fs'
+import {closeSync, lstatSync} from 'node:fs'
 import fs from 'node:fs/promises'
 
 import {makeDirs} from '../disk/make-dirs.js'
@@ -9,6 +9,7 @@ import {createRecord, dropRecords, ensureRecordsDir, listRecordIds, readRecord, 
 import {DotError, errnoCode, invalid, wrap} from '../errors.js'
 import {overlayMountedOn} from '../kernel/overlays.js'
 import {overlayMount} from '../kernel/overlay-options.js'
+import {waitForRecovers} from '../recover/upper-guard.js'
 import type {StoreContext} from './context.js'
 import {type OpenBase, openBase} from './resolved-base.js'
 import {teardown} from './teardown.js'
@@ -125,11 +126,14 @@ async function wipeChanges(ctx: StoreContext, name: string): Promise<void> {
   // Renamed even when empty: an overlay detached while busy may still be alive on this upper, and
   // overlayfs only warns when a second mount shares upper/work; the fresh run must get its own.
   const trash = layout.scratch('trash', `${name}-upper`)
+  const guard = await waitForRecovers(upper, name, 'the volatile wipe of its first mount') // a recover copying it ends first
   try {
     await fs.rename(upper, trash)
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return
     throw wrap(`discarding the changes of volatile volume "${name}"`, err)
+  } finally {
+    if (guard !== undefined) closeSync(guard)
   }
   await fs.rm(layout.workdir(name), {recursive: true, force: true})
   if (entries.length > 0) ctx.logger.info(`volume "${name}" is volatile: discarded the changes of its previous use`)

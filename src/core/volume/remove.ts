@@ -1,4 +1,4 @@
-import {renameSync, unlinkSync} from 'node:fs'
+import {closeSync, renameSync, unlinkSync} from 'node:fs'
 import path from 'node:path'
 
 import {readMetadata} from '../disk/metadata.js'
@@ -7,6 +7,7 @@ import {assertNothingPlanted} from '../disk/planted.js'
 import {NotARecordError} from '../disk/record-file.js'
 import {dropRecords, isDockerMountId, readRecords} from '../disk/records.js'
 import {errnoCode, inUse, invalid} from '../errors.js'
+import {waitForRecovers} from '../recover/upper-guard.js'
 import type {StoreContext} from './context.js'
 import {teardown} from './teardown.js'
 
@@ -63,7 +64,12 @@ export async function removeVolume(ctx: StoreContext, name: string, options: {fo
     await teardown(ctx, name, {detachIfBusy: !vouched, keepDirs: true})
     ctx.crash('remove:after-unmount')
     const trash = layout.scratch('trash', name)
-    renameSync(volumeDir, trash)
+    const guard = await waitForRecovers(layout.upper(name), name, 'removing it') // a recover copying it ends first
+    try {
+      renameSync(volumeDir, trash)
+    } finally {
+      if (guard !== undefined) closeSync(guard)
+    }
     ctx.crash('remove:after-rename')
     // The rename committed the removal. Deleting a large upper can outlast dockerd's Remove timeout:
     // it runs after the answer; `close` (and gc, after a crash) finishes it.
