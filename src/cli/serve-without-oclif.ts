@@ -4,12 +4,12 @@ import {isPlainName} from '../core/disk/names.js'
 import {runServe, SERVE_LOG_LEVELS, type ServeFlags, type ServeLogLevel} from './run-serve.js'
 import {toDotError} from './to-dot-error.js'
 
-const FLAGS = new Set(['name', 'socket', 'root', 'log-level'])
+const FLAGS = new Set(['name', 'socket', 'root', 'log-level', 'metrics', 'pidfile'])
 
 /**
  * `dot serve` without loading oclif, for the well-formed command lines a service runs: only --name,
- * --socket, --root and --log-level, each as `--flag value` or `--flag=value`, with valid values, plus
- * their environment defaults (DOT_SOCKET, DOT_ROOT, DOT_LOG_LEVEL). oclif's module graph is most of
+ * --socket, --root, --log-level, --metrics and --pidfile, each as `--flag value` or `--flag=value`,
+ * with valid values, plus their environment defaults (DOT_SOCKET, DOT_ROOT, DOT_LOG_LEVEL, DOT_METRICS). oclif's module graph is most of
  * `dot serve`'s start-up, which dockerd waits for when it first uses the plugin.
  * Anything else (help, a typo, a bad or repeated value) returns false: oclif then parses it and
  * reports errors as for every command.
@@ -39,11 +39,14 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv): ServeFla
     given.set(match[1], value)
   }
   // An empty variable: whatever oclif makes of it, let oclif do it.
-  if (['DOT_LOG_LEVEL', 'DOT_SOCKET', 'DOT_ROOT'].some((key) => env[key] === '')) return undefined
+  if (['DOT_LOG_LEVEL', 'DOT_SOCKET', 'DOT_ROOT', 'DOT_METRICS'].some((key) => env[key] === '')) return undefined
   const fromEnv = (key: string) => env[key]
   const name = given.get('name') ?? 'docker-on-top'
   const logLevel = given.get('log-level') ?? fromEnv('DOT_LOG_LEVEL') ?? 'info'
   if (!isPlainName(name) || !(SERVE_LOG_LEVELS as readonly string[]).includes(logLevel)) return undefined
   const socket = given.get('socket') ?? fromEnv('DOT_SOCKET')
-  return {name, root: given.get('root') ?? fromEnv('DOT_ROOT') ?? DEFAULT_ROOT, ...(socket ? {socket} : {}), logLevel: logLevel as ServeLogLevel}
+  const metrics = given.get('metrics') ?? fromEnv('DOT_METRICS')
+  const pidfile = given.get('pidfile')
+  const root = given.get('root') ?? fromEnv('DOT_ROOT') ?? DEFAULT_ROOT
+  return {name, root, ...(socket ? {socket} : {}), ...(metrics ? {metrics} : {}), ...(pidfile ? {pidfile} : {}), logLevel: logLevel as ServeLogLevel}
 }

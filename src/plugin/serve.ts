@@ -1,7 +1,7 @@
 import {isPlainName} from '../core/disk/names.js'
 import {invalid} from '../core/errors.js'
 import type {Logger} from '../core/logger.js'
-import {reconcile} from '../core/repair/reconcile.js'
+import {type Finding, reconcile} from '../core/repair/reconcile.js'
 import {VolumeStore} from '../core/volume/store.js'
 import {type LogLevel, stderrLogger} from './logger.js'
 import {PluginServer} from './server.js'
@@ -12,6 +12,10 @@ export interface ServeFlags {
   root: string
   socket?: string
   logLevel: LogLevel
+  /** `--metrics ADDR` (host:port or a unix socket path): Prometheus metrics; prom-client loads only then. */
+  metrics?: string
+  /** `--pidfile PATH`: written once the socket is ready, removed on exit (for running without systemd). */
+  pidfile?: string
 }
 
 /**
@@ -37,16 +41,22 @@ export async function serve(flags: ServeFlags): Promise<void> {
     if ((await prepareSocket(socket)) === 'stale-removed') logger.warn(`removed a stale socket ${socket} (left by a server that did not shut down)`)
     const store = await VolumeStore.open({root, logger})
     if (stop.requested) return
-    const server = new PluginServer(store, logger)
-    await server.listen(socket)
+    const metrics = flags.metrics ? await (await import('./metrics/metrics-server.js')).startMetrics(flags.metrics, store, logger) : undefined
+    const server = new PluginServer(store, logger, metrics?.metrics.observe)
+    await server.listen(socket).catch(async (err) => {
+      await metrics?.close()
+      throw err
+    })
     logger.info(`listening on ${socket} as volume driver "${name}", root ${store.root}`)
+    // Only once ready: a second server refused at start must not take over the first one's pidfile.
+    if (flags.pidfile) await writePidfileUntilExit(flags.pidfile)
     process.stdout.write(`listening on ${socket}\n`)
-    const background = [repairRoot(store, logger), loadMounter(store, logger)]
+    const background = [repairRoot(store, logger, metrics?.metrics), loadMounter(store, logger)]
     await stop.wait
     try {
       await server.close(socket)
     } finally {
-      await Promise.all(background)
+      await Promise.all([...background, metrics?.close()])
       await store.close()
     }
     logger.info('stopped')
@@ -60,9 +70,11 @@ export async function serve(flags: ServeFlags): Promise<void> {
  * (docs/plugin-protocol.md §9.10). Requests meanwhile are safe: every repair re-checks and runs under the volume's
  * lock, and Mount and Unmount handle stale records themselves. One log line per finding.
  */
-async function repairRoot(store: VolumeStore, logger: Logger): Promise<void> {
+async function repairRoot(store: VolumeStore, logger: Logger, metrics?: {countRepairs(findings: Finding[]): void}): Promise<void> {
   try {
-    for (const finding of await reconcile(store.context)) {
+    const findings = await reconcile(store.context)
+    metrics?.countRepairs(findings)
+    for (const finding of findings) {
       const line = `reconcile: ${finding.volume ? `volume "${finding.volume}": ` : ''}${finding.problem} (${finding.path}): ${finding.action}`
       if (finding.repaired) logger.info(line)
       else logger.warn(line)
@@ -107,4 +119,11 @@ function watchStopSignals(logger: Logger): {readonly requested: boolean; wait: P
       process.off('SIGINT', onSignal)
     },
   }
+}
+
+/** The pidfile, removed on 'exit' so that an exit forced by a second signal removes it too. */
+async function writePidfileUntilExit(file: string): Promise<void> {
+  const {writePidfile, removePidfile} = await import('./pidfile.js')
+  writePidfile(file)
+  process.once('exit', () => removePidfile(file))
 }

@@ -48,6 +48,7 @@ describe('npm test with a default Docker daemon present leaves it unchanged', ro
   })
   after(async () => {
     if (started) await dockerd('purge')
+    fs.rmSync(daemonEnv.DOT_E2E_RUN_DIR, {recursive: true, force: true})
   })
 
   test('the Docker test files skip, and the daemon keeps its images, plugins, volumes and `docker volume ls` time', async (t) => {
@@ -65,6 +66,7 @@ describe('npm test with a default Docker daemon present leaves it unchanged', ro
     assert.match(output, /needs DOT_TEST_DOCKER_HOST naming a throw-away Docker daemon/)
     assert.deepEqual(await state(), before_)
     const lsAfter = await volumeLsSeconds()
-    assert.ok(lsAfter < Math.max(3, lsBefore * 3), `docker volume ls took ${lsAfter.toFixed(2)} s after the run, ${lsBefore.toFixed(2)} s before`)
+    // A plugin the daemon had been made to know and that is gone costs it ~15 s on every call.
+    assert.ok(lsAfter < Math.max(10, lsBefore * 3), `docker volume ls took ${lsAfter.toFixed(2)} s after the run, ${lsBefore.toFixed(2)} s before`)
   })
 })
