@@ -25,7 +25,7 @@ describe('CLI: a permission error without root says the command needs root (exit
   test('create on a root only root may write', async () => {
     const human = await runDot(['create', 'v', '--base', base, '--root', tmp.root], {prefix: AS_NOBODY, env})
     assert.equal(human.code, 2, human.stderr)
-    assert.match(human.stderr, /^dot create: EACCES: permission denied, mkdir '.*\/root': this command needs root; run it with sudo\n$/)
+    assert.match(human.stderr, /^dot create: (creating the root .*: )?EACCES: permission denied, mkdir '.*\/root': this command needs root; run it with sudo\n$/)
     const json = await runDot(['create', 'v', '--base', base, '--root', tmp.root, '--json'], {prefix: AS_NOBODY, env})
     assert.equal(json.code, 2)
     const doc = parseJson(json) as {error: {code: string; exitCode: number; needsRoot: boolean}}
