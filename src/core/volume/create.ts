@@ -22,7 +22,7 @@ export async function createVolume(ctx: StoreContext, name: string, rawOptions: 
     makeDirs(root, 0o711) // not mkdir's recursive mode: a read-only root must say EROFS, not ENOENT
   } catch (err) {
     base.close()
-    throw wrap(`creating the root ${root}`, err)
+    throw err // as it is: the CLI tells a permission error from others by its errno
   }
   const meta: Metadata = {base: options.base, volatile: options.volatile, createdAt: new Date()}
   // No volume lock to take yet: in this process the queue orders creates of one name; across
