@@ -63,7 +63,8 @@ export async function runRound(impl: Implementation, dir: string, sizes: SuiteSi
       await timed('create', 'VolumeDriver.Create', {Name: name, Opts: {base}})
       await timed('get', 'VolumeDriver.Get', {Name: name})
       await timed('list', 'VolumeDriver.List', {})
-      const mountpoint = String((await timed('mount-first', 'VolumeDriver.Mount', {Name: name, ID: first})).Mountpoint ?? '')
+      // path.resolve: the Go original answers with a trailing slash.
+      const mountpoint = path.resolve(String((await timed('mount-first', 'VolumeDriver.Mount', {Name: name, ID: first})).Mountpoint ?? ''))
       check(overlaysOn(mountpoint) === 1 && fs.existsSync(path.join(mountpoint, 'marker')), 'first Mount: not mounted exactly once with the base visible')
       await timed('mount-second', 'VolumeDriver.Mount', {Name: name, ID: second})
       check(overlaysOn(mountpoint) === 1, 'second Mount: not mounted exactly once')
@@ -116,7 +117,7 @@ async function storms(
     const connections = ids.map(() => new RawPluginConnection(socket))
     await Promise.all(connections.map((c) => c.ok('Plugin.Activate'))) // connected outside the timed region
     let started = performance.now()
-    const mountpoints = await Promise.all(connections.map((c, i) => c.ok('VolumeDriver.Mount', {Name: name, ID: ids[i]}).then((b) => String(b.Mountpoint))))
+    const mountpoints = await Promise.all(connections.map((c, i) => c.ok('VolumeDriver.Mount', {Name: name, ID: ids[i]}).then((b) => path.resolve(String(b.Mountpoint)))))
     add('storm-mount', performance.now() - started)
     check(new Set(mountpoints).size === 1 && overlaysOn(mountpoints[0]) === 1, 'storm: not one overlay after the Mounts')
     started = performance.now()
