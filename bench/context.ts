@@ -24,6 +24,8 @@ export interface Row {
 export class Bench {
   readonly rows: Row[] = []
   readonly notes: string[] = []
+  /** Tables printed after the rows (the side-by-side comparison). */
+  readonly tables: string[] = []
 
   constructor(readonly mode: Mode) {}
 

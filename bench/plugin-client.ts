@@ -126,17 +126,41 @@ export class RawPluginConnection {
     const end = this.buffer.indexOf('\r\n\r\n')
     if (end < 0) return
     const head = this.buffer.subarray(0, end).toString('latin1')
-    const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0)
-    if (this.buffer.length < end + 4 + length) return
     const status = Number(head.slice(9, 12))
-    const text = this.buffer.subarray(end + 4, end + 4 + length).toString('utf8')
-    this.buffer = this.buffer.subarray(end + 4 + length)
+    let body: Buffer
+    let consumed: number
+    if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+      // Go's net/http chunks an answer it did not size up front (a List of many volumes).
+      const chunks: Buffer[] = []
+      let at = end + 4
+      for (;;) {
+        const lineEnd = this.buffer.indexOf('\r\n', at)
+        if (lineEnd < 0) return
+        const size = Number.parseInt(this.buffer.subarray(at, lineEnd).toString('latin1'), 16)
+        if (this.buffer.length < lineEnd + 2 + size + 2) return
+        if (size === 0) {
+          consumed = lineEnd + 4
+          break
+        }
+        chunks.push(this.buffer.subarray(lineEnd + 2, lineEnd + 2 + size))
+        at = lineEnd + 2 + size + 2
+      }
+      body = Buffer.concat(chunks)
+    } else {
+      const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0)
+      if (this.buffer.length < end + 4 + length) return
+      body = this.buffer.subarray(end + 4, end + 4 + length)
+      consumed = end + 4 + length
+    }
+    const text = body.toString('utf8')
+    this.buffer = this.buffer.subarray(consumed)
     try {
       this.settle({status, body: (JSON.parse(text) ?? {}) as Record<string, unknown>})
     } catch {
       this.settle(new Error(`answer is not JSON (status ${status}): ${text.slice(0, 200)}`))
     }
   }
+
 
   private settle(result: PluginReply | Error): void {
     const waiting = this.waiting

@@ -11,6 +11,7 @@ import {memory} from './sections/memory.js'
 import {protocol} from './sections/protocol.js'
 import {scale} from './sections/scale.js'
 import {floors} from './sections/floors.js'
+import {versus} from './sections/versus.js'
 
 /**
  * `npm run bench [-- --quick|--full] [--out FILE] [--only a,b]`: measures docker-on-top at the protocol,
@@ -23,6 +24,9 @@ interface Section {
   run: (bench: Bench) => Promise<void>
 }
 
+/** `--vs BINARY` or DOT_BENCH_VS: the implementation the versus section compares `dot serve` with. */
+let vsBinary: string | undefined = process.env.DOT_BENCH_VS || undefined
+
 const SECTIONS: Section[] = [
   {name: 'floors', rootOnly: true, run: floors},
   {name: 'protocol', rootOnly: true, run: protocol},
@@ -32,6 +36,7 @@ const SECTIONS: Section[] = [
   {name: 'memory', rootOnly: true, run: memory},
   {name: 'docker', rootOnly: true, run: docker},
   {name: 'cli', rootOnly: false, run: cliFloors},
+  {name: 'versus', rootOnly: true, run: (bench) => versus(vsBinary)(bench)},
 ]
 
 function parseArgs(argv: string[]): {mode: Mode; out?: string; only?: string[]} {
@@ -44,13 +49,15 @@ function parseArgs(argv: string[]): {mode: Mode; out?: string; only?: string[]} 
     else if (arg === '--full') mode = 'full'
     else if (arg === '--out') out = argv[++i]
     else if (arg.startsWith('--out=')) out = arg.slice(6)
+    else if (arg === '--vs') vsBinary = argv[++i]
+    else if (arg.startsWith('--vs=')) vsBinary = arg.slice(5)
     else if (arg === '--only') only = argv[++i]?.split(',')
     else if (arg.startsWith('--only=')) only = arg.slice(7).split(',')
     else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`usage: npm run bench -- [--quick|--full] [--out FILE] [--only ${SECTIONS.map((s) => s.name).join(',')}]\n`)
+      process.stdout.write(`usage: npm run bench -- [--quick|--full] [--out FILE] [--vs GO_BINARY] [--only ${SECTIONS.map((s) => s.name).join(',')}]\n`)
       process.exit(0)
     } else {
-      process.stderr.write(`bench: unknown option ${JSON.stringify(arg)}; allowed: --quick, --full, --out FILE, --only SECTIONS\n`)
+      process.stderr.write(`bench: unknown option ${JSON.stringify(arg)}; allowed: --quick, --full, --out FILE, --vs GO_BINARY, --only SECTIONS\n`)
       process.exit(2)
     }
   }
@@ -84,6 +91,7 @@ async function main(): Promise<void> {
   }
   const seconds = (Date.now() - startedAt.getTime()) / 1000
   process.stdout.write(`\n${renderTable(bench)}\n`)
+  for (const table of bench.tables) process.stdout.write(`\n${table}\n`)
   if (bench.notes.length) process.stdout.write(`\nNotes:\n${bench.notes.map((n) => `- ${n}`).join('\n')}\n`)
   const out = options.out ?? path.join(REPO, 'bench', 'results', `${startedAt.toISOString().replace(/:/g, '-').slice(0, 19)}.json`)
   fs.mkdirSync(path.dirname(path.resolve(out)), {recursive: true})

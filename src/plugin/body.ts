@@ -1,5 +1,3 @@
-import type {IncomingMessage} from 'node:http'
-
 import {RequestError} from './errors.js'
 import type {RequestBody} from './wire.js'
 
@@ -10,60 +8,6 @@ export interface RawBody {
   text: string
   /** The client sent more than MAX_BODY_BYTES; `text` is empty then. */
   tooLarge: boolean
-}
-
-/**
- * Reads at most MAX_BODY_BYTES. On overflow it stops collecting at once and resolves, so the caller
- * answers Err instead of buffering an unbounded body; the rest is discarded by the HTTP layer.
- */
-export function readBody(req: IncomingMessage): Promise<RawBody> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'])
-    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
-      resolve({text: '', tooLarge: true})
-      return
-    }
-    const chunks: Buffer[] = []
-    let size = 0
-    let done = false
-    const finish = (body: RawBody) => {
-      if (done) return
-      done = true
-      req.off('data', onData)
-      resolve(body)
-    }
-    const onData = (chunk: Buffer) => {
-      size += chunk.length
-      if (size > MAX_BODY_BYTES) {
-        chunks.length = 0
-        finish({text: '', tooLarge: true})
-        return
-      }
-      chunks.push(chunk)
-    }
-    req.on('data', onData)
-    req.on('end', () => finish({text: Buffer.concat(chunks).toString('utf8'), tooLarge: false}))
-    const fail = (err: Error) => {
-      if (done) return
-      done = true
-      req.off('data', onData)
-      reject(err)
-    }
-    req.on('error', fail)
-    // A client that vanishes mid-body may end the stream with neither 'end' nor 'error'.
-    // Built only when it is one: 'close' follows every request, and an Error captures a stack trace.
-    req.on('close', () => {
-      if (!done) fail(new ClientGoneError())
-    })
-  })
-}
-
-/** The client closed the connection before its request body was complete. */
-export class ClientGoneError extends Error {
-  constructor() {
-    super('the client closed the connection before sending the whole request')
-    this.name = 'ClientGoneError'
-  }
 }
 
 /**

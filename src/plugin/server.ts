@@ -1,12 +1,13 @@
 import fs from 'node:fs/promises'
-import http, {type IncomingMessage, type ServerResponse} from 'node:http'
 import {performance} from 'node:perf_hooks'
 
 import {busy, errnoCode} from '../core/errors.js'
 import type {Logger} from '../core/logger.js'
 import type {VolumeStore} from '../core/volume/store.js'
-import {ClientGoneError, parseBody, readBody} from './body.js'
+import {MAX_BODY_BYTES, parseBody, type RawBody} from './body.js'
 import {RequestError, isUserError, toDotError} from './errors.js'
+import {type Exchange, LeanServer} from './http/lean-server.js'
+import type {ParsedRequest} from './http/request-parser.js'
 import {ROUTES, type RouteResult} from './routes.js'
 import type {RequestObserver, RequestOutcome} from './request-observer.js'
 import type {ErrResponse} from './wire.js'
@@ -18,6 +19,8 @@ import type {ErrResponse} from './wire.js'
 const PROBES = new Set(['/VolumeDriver.Get', '/VolumeDriver.Path'])
 /** How long a shutdown waits for in-flight requests (dockerd's own limit for Mount is 2 minutes). */
 const DRAIN_TIMEOUT_MS = 120_000
+/** A request must be complete this long after its first byte (an idle connection is never timed out). */
+const REQUEST_TIMEOUT_MS = 60_000
 const LOGGED_BODY_CHARS = 300
 
 /**
@@ -26,10 +29,9 @@ const LOGGED_BODY_CHARS = 300
  * Volume work is the store's (which also queues per volume in front of the cross-process lock).
  */
 export class PluginServer {
-  private readonly server: http.Server
+  private readonly server: LeanServer
   private inFlight = 0
   private drained: (() => void) | undefined
-  private closing = false
   private readonly rollbacks = new Set<Promise<void>>()
   private socketIno: number | undefined
 
@@ -38,37 +40,36 @@ export class PluginServer {
     private readonly logger: Logger,
     private readonly observe?: RequestObserver,
   ) {
-    this.server = http.createServer((req, res) => void this.handle(req, res))
-    // dockerd never times idle keep-alive connections out (Go's zero Transport), and a server-side close
-    // racing its next request turns into an empty-body retry (§9.7): never close idle connections.
-    this.server.keepAliveTimeout = 0
-    this.server.headersTimeout = 60_000
-    this.server.requestTimeout = 60_000
-    // Not even HTTP (or headers over Node's limit): still a JSON answer with status 200, then close.
-    this.server.on('clientError', (err: Error & {code?: string}, socket) => {
-      this.logger.warn(`unreadable HTTP request: ${err.code ?? err.message}`)
-      if (!socket.writable) return
-      const text = JSON.stringify({Err: `unreadable HTTP request (${err.code ?? err.message}); expected POST /VolumeDriver.<Method> with a JSON body`})
-      socket.end(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`)
+    this.server = new LeanServer({
+      maxBodyBytes: MAX_BODY_BYTES,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      onRequest: (request, exchange) => void this.handle(request, exchange),
+      // Not even HTTP (or a head over the limit): still a JSON answer with status 200, then close.
+      onUnreadable: (code, message) => {
+        this.logger.warn(`unreadable HTTP request: ${code}: ${message}`)
+        return JSON.stringify({Err: `unreadable HTTP request (${code}): ${message}; expected POST /VolumeDriver.<Method> with a JSON body`})
+      },
+      onIncomplete: (url) => this.logger.debug(`${endpointOf(url)}: the client went away before the request was answered: the client closed the connection before sending the whole request`),
     })
   }
 
   /** Listens on `socketPath` (prepared by prepareSocket) with mode 0660, owned by root. */
   async listen(socketPath: string): Promise<void> {
+    const server = this.server.net
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => {
         reject(errnoCode(err) === 'EADDRINUSE' ? busy(`another server started listening on ${socketPath} at the same time; refusing to share it`) : err)
       }
-      this.server.once('error', onError)
-      this.server.listen({path: socketPath}, () => {
-        this.server.off('error', onError)
+      server.once('error', onError)
+      this.server.listen(socketPath, () => {
+        server.off('error', onError)
         resolve()
       })
     })
     await fs.chmod(socketPath, 0o660)
     if (process.getuid?.() === 0) await fs.chown(socketPath, 0, 0)
     this.socketIno = (await fs.stat(socketPath)).ino
-    this.server.on('error', (err) => this.logger.error(`server: ${err.message}`))
+    server.on('error', (err) => this.logger.error(`server: ${err.message}`))
   }
 
   /**
@@ -76,9 +77,7 @@ export class PluginServer {
    * the kept-alive connections and removes the socket. Mounts stay: containers are using them.
    */
   async close(socketPath: string): Promise<void> {
-    this.closing = true
-    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()))
-    this.server.closeIdleConnections()
+    const stopped = new Promise<void>((resolve) => this.server.close(resolve))
     if (this.inFlight > 0) {
       this.logger.info(`waiting for ${this.inFlight} request(s) in flight`)
       const drained = new Promise<void>((resolve) => (this.drained = resolve))
@@ -94,49 +93,40 @@ export class PluginServer {
     await removeOwnSocket(socketPath, this.socketIno)
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(request: ParsedRequest, exchange: Exchange): Promise<void> {
     this.inFlight++
     const started = performance.now()
-    const endpoint = (req.url ?? '').split('?')[0]
-    let requestText = ''
-    let result: RouteResult | undefined
-    // A Mount whose answer dockerd never reads is a mount nobody will unmount: roll it back (§9.8).
-    let answered = false
-    let clientGone = false
-    let outcome: RequestOutcome = 'client-gone'
-    res.on('finish', () => (answered = true))
-    res.on('close', () => {
-      if (answered) return
-      clientGone = true
-      if (result?.undo) this.rollback(endpoint, result)
-    })
+    const endpoint = endpointOf(request.url)
+    const raw: RawBody = {text: request.tooLarge ? '' : request.body.toString('utf8'), tooLarge: request.tooLarge}
+    let outcome: RequestOutcome = 'ok'
     try {
-      const raw = await readBody(req)
-      requestText = raw.text
       const route = ROUTES[endpoint]
       if (!route) {
         throw new RequestError(`unknown endpoint ${JSON.stringify(endpoint)}; this plugin answers /Plugin.Activate and /VolumeDriver.{Create,Remove,Mount,Unmount,Path,Get,List,Capabilities}`)
       }
-      const body = route.needsBody ? parseBody(raw) : raw.tooLarge ? parseBody(raw) : {}
-      result = await route.handle(this.store, body)
-      if (clientGone) {
-        if (result.undo) this.rollback(endpoint, result)
+      const body = route.needsBody || raw.tooLarge ? parseBody(raw) : {}
+      const result = await route.handle(this.store, body)
+      // A Mount whose answer dockerd never reads is a mount nobody will unmount: roll it back (§9.8).
+      if (exchange.gone) {
+        outcome = 'client-gone'
+        this.rollback(endpoint, result)
         return
       }
-      this.send(res, result.response)
-      outcome = 'ok'
+      const undo = result.undo
+      exchange.answer(JSON.stringify(result.response), undo && ((ok) => ok || this.rollback(endpoint, result)))
       if (result.summary) this.logger.info(result.summary)
-      this.logRequest(endpoint, requestText, result.response, started)
+      this.logRequest(endpoint, raw.text, result.response, started)
     } catch (err) {
-      if (clientGone || err instanceof ClientGoneError) {
+      if (exchange.gone) {
+        outcome = 'client-gone'
         this.logger.debug(`${endpoint}: the client went away before the request was answered: ${(err as Error).message}`)
         return
       }
       const error = toDotError(err)
-      outcome = isUserError(error.code) ? 'refused' : 'error'
       const response: ErrResponse = {Err: error.message}
-      this.send(res, response)
-      this.logRequest(endpoint, requestText, response, started)
+      outcome = isUserError(error.code) ? 'refused' : 'error'
+      exchange.answer(JSON.stringify(response))
+      this.logRequest(endpoint, raw.text, response, started)
       if (!isUserError(error.code)) {
         this.logger.error(`${endpoint}: ${error.message}`)
         const cause = (error.cause as Error | undefined)?.stack
@@ -145,21 +135,11 @@ export class PluginServer {
         this.logger.warn(`${endpoint} refused: ${error.message}`)
       }
     } finally {
+      // The one place every request ends: the per-request observer (metrics) is called here.
       this.observe?.(endpoint, outcome, (performance.now() - started) / 1000)
       this.inFlight--
       if (this.inFlight === 0) this.drained?.()
     }
-  }
-
-  /** Every answer: status 200 and a JSON body (dockerd treats any other status, or no body, as failure). */
-  private send(res: ServerResponse, response: object): void {
-    if (res.destroyed || res.writableEnded) return
-    const text = JSON.stringify(response)
-    res.statusCode = 200
-    res.setHeader('Content-Type', 'application/vnd.docker.plugins.v1.2+json')
-    res.setHeader('Content-Length', Buffer.byteLength(text))
-    if (this.closing) res.setHeader('Connection', 'close')
-    res.end(text)
   }
 
   private rollback(endpoint: string, result: RouteResult): void {
@@ -181,6 +161,12 @@ export class PluginServer {
     const shown = request.trim().slice(0, LOGGED_BODY_CHARS)
     this.logger.debug(`${endpoint} ${shown || '(empty body)'} -> ${JSON.stringify(response).slice(0, LOGGED_BODY_CHARS)} (${ms} ms)`)
   }
+}
+
+/** The path of a request target, without its query. */
+function endpointOf(url: string): string {
+  const query = url.indexOf('?')
+  return query < 0 ? url : url.slice(0, query)
 }
 
 /** Removes the socket only if it is still the one this server created. */

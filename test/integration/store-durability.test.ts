@@ -8,7 +8,7 @@ import {overlayCount} from './store-fixtures.js'
 
 /**
  * A create answers before its volume is flushed to disk; the flush follows in the background, and the
- * volume's first mount waits for it (no change may land in a volume whose metadata could read empty
+ * volume's first mount waits for it before it records the mount and answers (no change may land in a volume whose metadata could read empty
  * after a power cut). The store's sync is slowed down here to make the order visible.
  */
 describe('store: a new volume is flushed after the create is answered, before its first mount', rootOnly(), () => {
@@ -29,7 +29,7 @@ describe('store: a new volume is flushed after the create is answered, before it
     tmp?.cleanup()
   })
 
-  test('create answers first; the first mount starts once metadata, volume directory and root are synced', async () => {
+  test('create answers first; the first mount answers only once metadata, volume directory and root are synced', async () => {
     const base = tmp.base('b', {f: 'x'})
     await store.create('v', {base})
     events.push('created')

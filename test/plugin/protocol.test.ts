@@ -159,7 +159,7 @@ describe('dot serve: protocol edges', () => {
         let text = ''
         const onData = (d: Buffer) => {
           text += d.toString('utf8')
-          const match = /Content-Length: (\d+)\r\n[\s\S]*?\r\n\r\n/i.exec(text)
+          const match = /Content-Length: (\d+)\r\n(?:[\s\S]*?\r\n)?\r\n/i.exec(text)
           if (match && text.length >= match.index + match[0].length + Number(match[1])) {
             conn.off('data', onData)
             resolve(text)

@@ -5,15 +5,15 @@ import os from 'node:os'
 import path from 'node:path'
 import {after, describe, test} from 'node:test'
 
-import {Flusher} from '../../src/core/disk/flusher.js'
+import {FLUSH_PARALLEL, Flusher} from '../../src/core/disk/flusher.js'
 
-describe('Flusher (background fsyncs, one at a time)', () => {
+describe('Flusher (background fsyncs, in batches)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dot-flush-'))
   after(() => fs.rmSync(dir, {recursive: true, force: true}))
 
-  test('a flush waits for more (group commit): three volumes asked for at once are one batch, the root flushed once, last', async () => {
+  test('with a delay, a flush waits for more (group commit): three volumes asked for at once are one batch, the root flushed once, last', async () => {
     const calls: string[] = []
-    const flusher = new Flusher(() => assert.fail('no error expected'), async (p) => void calls.push(p))
+    const flusher = new Flusher(() => assert.fail('no error expected'), async (p) => void calls.push(p), 20)
     const started = Date.now()
     await Promise.all([
       flusher.flush(['/r/a/meta', '/r/a', '/r']),
@@ -35,7 +35,7 @@ describe('Flusher (background fsyncs, one at a time)', () => {
     assert.deepEqual(calls, ['/r/a/meta', '/r/a', '/r'])
   })
 
-  test('one fsync in flight; what piles up during a batch is the next batch, each path once, a repeated directory last', async () => {
+  test('at most FLUSH_PARALLEL fsyncs in flight; what piles up during a batch is the next batch, each path once, a repeated directory last', async () => {
     const calls: string[] = []
     let inFlight = 0
     let maxInFlight = 0
@@ -56,7 +56,7 @@ describe('Flusher (background fsyncs, one at a time)', () => {
     const second = flusher.flush(['/r/b/meta', '/r/b', '/r'])
     const third = flusher.flush(['/r/c/meta', '/r/c', '/r'])
     await Promise.all([first, second, third])
-    assert.equal(maxInFlight, 1)
+    assert.equal(maxInFlight, FLUSH_PARALLEL)
     assert.deepEqual(calls, ['/r/a/meta', '/r/a', '/r', '/r/b/meta', '/r/b', '/r/c/meta', '/r/c', '/r'])
   })
 

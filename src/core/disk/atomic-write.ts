@@ -1,5 +1,4 @@
-import {renameSync, rmSync, writeFileSync} from 'node:fs'
-import fs from 'node:fs/promises'
+import {closeSync, fsync, openSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 /**
@@ -22,10 +21,12 @@ export function writeFileAtomic(file: string, data: string, options: {mode?: num
 
 /** fsyncs a file or a directory: its data, or the entries it holds, reach the disk. */
 export async function syncPath(p: string): Promise<void> {
-  const handle = await fs.open(p, 'r')
+  // Only the fsync waits on the disk, so only it goes to the thread pool: open and close are µs each
+  // on the local root, where a pool round trip costs ~0.1 ms.
+  const fd = openSync(p, 'r')
   try {
-    await handle.sync()
+    await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())))
   } finally {
-    await handle.close()
+    closeSync(fd)
   }
 }

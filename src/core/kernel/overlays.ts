@@ -25,7 +25,9 @@ const OVERLAYFS_SUPER_MAGIC = 0x794c7630
  */
 export function overlayMountedOn(mountpoint: string): boolean {
   try {
-    if (statSync(mountpoint).dev === statSync(path.dirname(mountpoint)).dev) return false
+    // No mountpoint directory (a volume never mounted): nothing mounted, and no ENOENT error built.
+    const stat = statSync(mountpoint, {throwIfNoEntry: false})
+    if (stat === undefined || stat.dev === statSync(path.dirname(mountpoint)).dev) return false
     return statfsSync(mountpoint).type === OVERLAYFS_SUPER_MAGIC
   } catch (err) {
     const code = errnoCode(err)

@@ -1,9 +1,12 @@
 import {removeTree} from '../disk/deep-tree.js'
 import type {Logger} from '../logger.js'
+import {IdleQueue} from './idle-queue.js'
 
 /** Work that follows an answer (trash deletion, flushing a new volume); `settled` awaits it. */
 export class BackgroundWork {
   private readonly running = new Set<Promise<void>>()
+  /** Deletions wait for a quiet moment (see IdleQueue). */
+  private readonly idle = new IdleQueue()
 
   constructor(private readonly logger: Logger) {}
 
@@ -12,17 +15,27 @@ export class BackgroundWork {
     this.running.add(tracked)
   }
 
-  /** Deletes a trash entry after the answer; a failure is logged, `dot gc` retries it. */
+  /** An operation is being served: deletions wait for the next quiet moment. */
+  touch(): void {
+    this.idle.touch()
+  }
+
+  /** Deletes a trash entry once the store is quiet; a failure is logged, `dot gc` retries it. */
   deleteTrash(trash: string): void {
     this.add(
-      removeTree(trash).catch((err: Error) => {
-        this.logger.warn(`deleting ${trash}: ${err.message} (dot gc will retry)`)
-      }),
+      this.idle.add(() =>
+        removeTree(trash).catch((err: Error) => {
+          this.logger.warn(`deleting ${trash}: ${err.message} (dot gc will retry)`)
+        }),
+      ),
     )
   }
 
   /** Resolves once all work, including work added meanwhile, is done. */
   async settled(): Promise<void> {
-    while (this.running.size > 0) await Promise.all(this.running)
+    while (this.running.size > 0) {
+      this.idle.hurry()
+      await Promise.all(this.running)
+    }
   }
 }

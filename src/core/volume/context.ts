@@ -36,6 +36,8 @@ export interface StoreContext {
   readonly newVolumes: NewVolumes
   /** The last listing of the root and the root's mtime then (see read.ts: names). */
   namesCache: {mtimeNs: bigint; names: string[]} | undefined
+  /** Entries in the root at its last listing (read.ts: names lists a small root synchronously). */
+  lastListingSize?: number
   /** The mounter, loaded on first use. */
   mounter(): Promise<Mounter>
 }

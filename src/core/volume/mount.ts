@@ -54,6 +54,7 @@ export async function mountVolume(ctx: StoreContext, name: string, id: string): 
     }
     if (!mounted) await mountOverlay(ctx, name, meta, await openBaseForMount(ctx, name, meta.base))
     else ctx.logger.debug(`mount "${name}": reusing an overlay left mounted without records`)
+    await ctx.newVolumes.durable(name)
     try {
       ensureRecordsDir(layout, name)
       createRecord(layout, name, id)
@@ -85,8 +86,10 @@ async function mountOverlayOn(ctx: StoreContext, name: string, meta: Metadata, b
   const mountpoint = layout.mountpoint(name)
   if (meta.volatile) await wipeChanges(ctx, name)
   ctx.crash('mount:after-wipe')
-  // A volume created a moment ago reaches the disk before its first use.
-  await ctx.newVolumes.durable(name)
+  // A volume created a moment ago reaches the disk before its first use: its flush (started when
+  // its Create was answered) runs on while the overlay is mounted and is awaited before the record
+  // and the answer (mountVolume); nothing can write into the overlay before that answer.
+  ctx.newVolumes.hurry()
   // A new upper/ (wiped, or never made) takes the base's top as it is; a kept one, the base's changes.
   const fresh = !lstatSync(layout.upper(name), {throwIfNoEntry: false})
   // makeDirs, not mkdir's recursive mode: a read-only root must say EROFS, not ENOENT.

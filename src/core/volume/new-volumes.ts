@@ -26,6 +26,11 @@ export class NewVolumes {
     )
   }
 
+  /** A first mount is coming: flushes waiting for more paths start now. */
+  hurry(): void {
+    this.flusher.hurry()
+  }
+
   /** Waits until volume `name`, if it is new, has reached the disk. */
   async durable(name: string): Promise<void> {
     const unflushed = this.unflushed.get(name)

@@ -57,6 +57,7 @@ export class VolumeStore {
 
   /** Async like the rest of the facade's reads, though the read itself is synchronous. */
   async get(name: string): Promise<Volume> {
+    this.context.background.touch()
     return getVolume(this.context, name)
   }
 
@@ -65,6 +66,7 @@ export class VolumeStore {
   }
 
   listBrief(): Promise<{name: string; mountpoint?: string}[]> {
+    this.context.background.touch()
     return listBrief(this.context)
   }
 
@@ -77,19 +79,23 @@ export class VolumeStore {
   }
 
   create(name: string, rawOptions: unknown): Promise<Volume> {
+    this.context.background.touch()
     return createVolume(this.context, name, rawOptions)
   }
 
   remove(name: string, options: {force?: boolean; byDocker?: boolean} = {}): Promise<void> {
+    this.context.background.touch()
     return removeVolume(this.context, name, options)
   }
 
   mount(name: string, id: string): Promise<string> {
+    this.context.background.touch()
     return mountVolume(this.context, name, id)
   }
 
   /** Drops one use of mount ID `id`; says whether it was mounted and what is left. */
   unmount(name: string, id: string): Promise<UnmountResult> {
+    this.context.background.touch()
     return unmountVolume(this.context, name, id)
   }
 
