@@ -14,7 +14,7 @@ const FILES = 300
 const FILE_BYTES = 64 * 1024
 
 function recoverViewMounted(root: string): boolean {
-  return parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')).some((e) => e.mountpoint.startsWith(`${root}/.tmp-recover-`))
+  return parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')).some((e) => e.mountpoint.startsWith(`${root}/.recover-`))
 }
 
 async function until(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
