@@ -89,9 +89,9 @@ async function seedRoot(root: string, base: string, victim: string): Promise<voi
   fs.symlinkSync(path.join(victim, 'locks'), path.join(root, '.locks'))
   fs.symlinkSync(path.join(victim, 'tmp'), path.join(root, '.tmp-fine-abc123'))
   fs.symlinkSync(path.join(victim, 'trash'), path.join(root, '.trash-fine-abc123'))
-  fs.symlinkSync(path.join(victim, 'recover'), path.join(root, '.tmp-recover-fine-abc123'))
-  fs.mkdirSync(path.join(root, '.tmp-recover-fine-def456'))
-  fs.symlinkSync(path.join(victim, 'recview'), path.join(root, '.tmp-recover-fine-def456', 'view'))
+  fs.symlinkSync(path.join(victim, 'recover'), path.join(root, '.recover-fine-abc123'))
+  fs.mkdirSync(path.join(root, '.recover-fine-def456'))
+  fs.symlinkSync(path.join(victim, 'recview'), path.join(root, '.recover-fine-def456', 'view'))
 }
 
 /**
@@ -185,7 +185,7 @@ describe('planted symlinks inside the root are never followed', rootOnly(), () =
     const gc = await dot('gc', '--json', '--dry-run')
     await dot('gc', '--json')
     const findings = (JSON.parse(gc.stdout) as {findings: {path: string; status: string}[]}).findings
-    for (const planted of [...Object.entries(PLANTED).map(([name, entry]) => path.join(root, name, entry)), path.join(root, 'vd'), path.join(root, '.locks'), path.join(root, '.tmp-fine-abc123'), path.join(root, '.trash-fine-abc123'), path.join(root, '.tmp-recover-fine-abc123')]) {
+    for (const planted of [...Object.entries(PLANTED).map(([name, entry]) => path.join(root, name, entry)), path.join(root, 'vd'), path.join(root, '.locks'), path.join(root, '.tmp-fine-abc123'), path.join(root, '.trash-fine-abc123'), path.join(root, '.recover-fine-abc123')]) {
       if (planted.endsWith(RECORD_ID)) continue // a record's kind is judged when it is read (issue 10, item 7)
       assert.ok(
         findings.some((f) => f.path === planted && f.status === 'reported'),
