@@ -47,6 +47,16 @@ export const CRASH_POINTS = [
   'mount:after-record',
   'unmount:after-record',
   'unmount:after-unmount',
+  'import:after-extract',
+  'import:after-plan',
+  'import:entry-trashed',
+  'import:after-apply',
+  'reset:after-backup',
+  'reset:after-exchange',
+  'commit:after-redirects',
+  'commit:after-deletions',
+  'commit:after-copy',
+  'commit:entry-removed',
 ] as const
 export type CrashPoint = (typeof CRASH_POINTS)[number]
 

@@ -1,0 +1,83 @@
+import {closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync} from 'node:fs'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+
+import {crashHookFromEnv} from '../crash-points.js'
+import {busy} from '../errors.js'
+import {readMetadata} from '../metadata.js'
+import {validateName} from '../names.js'
+import type {VolumeStore} from '../store.js'
+import {exportVolume} from './export.js'
+import {copyDirMetadata, exchange} from './fs-calls.js'
+import {refuseInUse} from './import.js'
+import {writeLayerFile} from './layer-file.js'
+
+/**
+ * `dot reset`: discards a volume's changes and keeps the volume (name, base, options).
+ *
+ * Crash protocol, under the volume's lock: with `backup`, the changes are first written as a layer
+ * (complete or not at all, see writeLayerFile). Then an empty upper layer is made in a flocked scratch
+ * directory `<root>/.tmp-reset-<name>-<rand>/upper` and swapped with the volume's in one
+ * renameat2(RENAME_EXCHANGE): the reset happens at that instant, and the old changes are now in the
+ * scratch directory, deleted next. A crash before the swap leaves the volume as it was; after it, the
+ * volume reset. Either way start-up and `dot gc` sweep the scratch directory (the `.tmp-*` sweep),
+ * which finishes the deletion or throws the unused empty layer away.
+ */
+export interface ResetResult {
+  volume: string
+  /** Whether there was anything to discard. */
+  hadChanges: boolean
+  backup?: string
+}
+
+const crash = crashHookFromEnv()
+
+export async function resetVolume(store: VolumeStore, name: string, options: {backup?: string} = {}): Promise<ResetResult> {
+  validateName(name)
+  await readMetadata(store.layout.metadata(name), name)
+  await refuseInUse(store, name)
+  return store.withVolumeLock(name, async () => {
+    await refuseInUse(store, name)
+    const upper = store.layout.upper(name)
+    const result: ResetResult = {volume: name, hadChanges: false}
+    if (options.backup) {
+      await writeLayerFile(options.backup, (out) => exportVolume(store, name, out))
+      result.backup = path.resolve(options.backup)
+      crash('reset:after-backup')
+    }
+    if (!lstatSync(upper, {throwIfNoEntry: false})) {
+      mkdirSync(upper, {mode: 0o755})
+      return result
+    }
+    result.hadChanges = readdirSync(upper).length > 0
+    const scratch = store.layout.scratch('tmp', `reset-${name}`)
+    mkdirSync(scratch, {mode: 0o700})
+    const lock = store.tryLockDir(scratch)
+    if (lock === undefined) throw busy(`a concurrent dot gc took the scratch directory ${scratch}; try again`, {name})
+    try {
+      const fresh = path.join(scratch, 'upper')
+      mkdirSync(fresh)
+      copyDirMetadata(upper, fresh)
+      exchange(fresh, upper)
+      syncDir(store.layout.volume(name))
+      syncDir(scratch)
+      crash('reset:after-exchange')
+      // The overlay's work directory may hold leftovers of the old upper (a copy-up cut short).
+      await fs.rm(store.layout.workdir(name), {recursive: true, force: true})
+      await fs.rm(scratch, {recursive: true, force: true})
+    } finally {
+      closeSync(lock)
+    }
+    store.logger.info(`reset volume "${name}": its changes were discarded`)
+    return result
+  })
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
