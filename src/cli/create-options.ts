@@ -1,3 +1,5 @@
+import path from 'node:path'
+
 import {invalid} from '../core/errors.js'
 
 /**
@@ -6,7 +8,7 @@ import {invalid} from '../core/errors.js'
  * takes. Keys are not checked here: the core refuses unknown ones, naming the allowed ones, for both
  * callers alike. A key given twice is refused rather than silently taking one of the values.
  */
-export function createOptionsFromFlags(flags: {base?: string; volatile?: boolean; opt?: string[]}): Record<string, string> {
+export function createOptionsFromFlags(flags: {base?: string; volatile?: boolean; from?: string; opt?: string[]}): Record<string, string> {
   const options: Record<string, string> = {}
   for (const pair of flags.opt ?? []) {
     const eq = pair.indexOf('=')
@@ -24,6 +26,10 @@ export function createOptionsFromFlags(flags: {base?: string; volatile?: boolean
   if (flags.volatile) {
     if (Object.hasOwn(options, 'volatile')) throw invalid('volatile is given both as --volatile and as -o volatile=; give it once', {option: 'volatile'})
     options.volatile = 'true'
+  }
+  if (flags.from !== undefined) {
+    if (Object.hasOwn(options, 'from')) throw invalid('from is given both as --from and as -o from=; give it once', {option: 'from'})
+    options.from = path.resolve(flags.from)
   }
   return options
 }

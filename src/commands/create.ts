@@ -3,11 +3,12 @@ import {Args, Flags} from '@oclif/core'
 import {DotCommand} from '../cli/base-command.js'
 import {createOptionsFromFlags} from '../cli/create-options.js'
 import {reportVolume} from '../cli/volume-report.js'
+import {createVolume} from '../core/changes/create-from.js'
 
 export default class Create extends DotCommand<typeof Create> {
   static override summary = 'Create a copy-on-write volume on top of a host directory'
   static override description =
-    'The base directory is never written to: changes land in the volume\'s upper layer. Options are those of `docker volume create --driver docker-on-top -o key=value`: base (required) and volatile (true/false/yes/no).'
+    'The base directory is never written to: changes land in the volume\'s upper layer. Options are those of `docker volume create --driver docker-on-top -o key=value`: base (required), volatile (true/false/yes/no) and from (an absolute path to a layer tar that seeds the volume, as `dot export` writes it; refused layers create nothing).'
   static override examples = [
     '<%= config.bin %> create data --base /srv/dataset',
     '<%= config.bin %> create scratch --base /srv/src --volatile',
@@ -17,6 +18,9 @@ export default class Create extends DotCommand<typeof Create> {
   static override flags = {
     base: Flags.string({description: 'absolute path of the host directory the volume sits on (never written to); required, here or as -o base=DIR', helpValue: 'DIR'}),
     volatile: Flags.boolean({description: 'discard the changes at the next first mount after the last user leaves', default: false}),
+    from: Flags.string({description: 'seed the volume with this layer tar (as dot export writes it); root only', helpValue: 'FILE'}),
+    'allow-devices': Flags.boolean({description: 'with --from: accept device nodes in the layer', default: false}),
+    'allow-links-out': Flags.boolean({description: 'with --from: accept symlinks pointing out of the volume', default: false}),
     opt: Flags.string({
       char: 'o',
       description: 'a driver option, as docker volume create -o takes it (base, volatile); repeatable',
@@ -28,7 +32,8 @@ export default class Create extends DotCommand<typeof Create> {
 
   async run() {
     const store = await this.openStore()
-    const volume = await store.create(this.args.name, createOptionsFromFlags(this.flags))
+    const policy = {allowDevices: this.flags['allow-devices'], allowLinksOut: this.flags['allow-links-out']}
+    const volume = await createVolume(store, this.args.name, createOptionsFromFlags(this.flags), policy)
     this.print(volume.name)
     return reportVolume(store, volume)
   }

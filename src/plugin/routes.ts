@@ -1,3 +1,4 @@
+import {createVolume} from '../core/changes/create-from.js'
 import type {Volume, VolumeStore} from '../core/volume/store.js'
 import {validateName} from '../core/disk/names.js'
 import {RequestError} from './errors.js'
@@ -43,7 +44,7 @@ export const ROUTES: Record<string, Route> = {
     needsBody: true,
     async handle(store, body) {
       const name = requestName(body)
-      await store.create(name, body.Opts) // the store logs the creation
+      await createVolume(store, name, body.Opts) // the store logs the creation; -o from= seeds it with a layer
       return {response: {}}
     },
   },

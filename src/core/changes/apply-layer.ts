@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 
-import {copyDirMetadata, setOpaque, setTimes} from './fs-calls.js'
+import {copyDirMetadata, lstatIfAny, setOpaque, setTimes} from './fs-calls.js'
 
 /** The archived times of the layer's directories that merge (rel path -> [atimeNs, mtimeNs]). */
 export type DirTimes = Record<string, [string, string]>
@@ -87,5 +87,5 @@ function applyDir(from: string, to: string, rel: string, options: ApplyOptions):
 }
 
 function lstatOrNull(p: string): fs.BigIntStats | null {
-  return fs.lstatSync(p, {bigint: true, throwIfNoEntry: false}) ?? null
+  return lstatIfAny(p) ?? null
 }

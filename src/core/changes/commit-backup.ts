@@ -1,7 +1,7 @@
-import {lstatSync} from 'node:fs'
 import path from 'node:path'
 
 import type {Change} from '../diff/changes.js'
+import {lstatIfAny} from './fs-calls.js'
 import {byteOrder} from './layer-plan.js'
 import {writeLayerFile} from './layer-file.js'
 import {writeLayer} from './layer-writer.js'
@@ -15,7 +15,7 @@ import {writeLayer} from './layer-writer.js'
 export async function writeBaseBackup(base: string, changes: Change[], file: string, scratch: string): Promise<void> {
   const entries = new Set<string>()
   const whiteouts: string[] = []
-  const inBase = (rel: string) => lstatSync(path.join(base, rel), {throwIfNoEntry: false})
+  const inBase = (rel: string) => lstatIfAny(path.join(base, rel))
   for (const change of changes) {
     for (let dir = path.posix.dirname(change.path); dir !== '/'; dir = path.posix.dirname(dir)) {
       if (inBase(dir)?.isDirectory()) entries.add(dir)

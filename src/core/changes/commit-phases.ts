@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 import {isWhiteout, type OverlayAttrReader} from '../diff/changes.js'
-import {OVERLAY_XATTR_PREFIX, removeXattr, syncFileSystem} from './fs-calls.js'
+import {lstatIfAny, OVERLAY_XATTR_PREFIX, removeXattr, syncFileSystem} from './fs-calls.js'
 import {copyEntries} from './tree-copy.js'
 
 /**
@@ -29,7 +29,7 @@ export async function resolveRedirects(upper: string, base: string, xattrs: Over
         const source = redirect.startsWith('/') ? path.join(base, redirect) : lower ? path.join(lower, redirect) : null
         const target = path.join(base, childRel)
         fs.rmSync(target, {recursive: true, force: true})
-        if (source && fs.lstatSync(source, {throwIfNoEntry: false})?.isDirectory()) {
+        if (source && lstatIfAny(source)?.isDirectory()) {
           fs.mkdirSync(target)
           await copyEntries({from: source, to: target, scratch})
         }
@@ -38,7 +38,7 @@ export async function resolveRedirects(upper: string, base: string, xattrs: Over
         resolved++
       }
       const below = path.join(base, childRel)
-      await walk(childRel, fs.lstatSync(below, {throwIfNoEntry: false})?.isDirectory() ? below : null)
+      await walk(childRel, lstatIfAny(below)?.isDirectory() ? below : null)
     }
   }
   await walk('', base)
@@ -57,7 +57,7 @@ export function deleteHidden(upper: string, base: string, xattrs: OverlayAttrRea
       const childRel = path.join(rel, name)
       const ours = fs.lstatSync(path.join(upper, childRel), {bigint: true})
       const target = path.join(base, childRel)
-      const theirs = fs.lstatSync(target, {throwIfNoEntry: false})
+      const theirs = lstatIfAny(target)
       if (isWhiteout(ours)) {
         if (theirs) fs.rmSync(target, {recursive: true, force: true})
       } else if (!ours.isDirectory()) {
@@ -72,7 +72,7 @@ export function deleteHidden(upper: string, base: string, xattrs: OverlayAttrRea
     }
   }
   walk('')
-  syncFileSystem(base)
+  // Made durable together with the copy (phase 3) before any whiteout leaves the upper (phase 4).
 }
 
 /** 3. Every upper entry but whiteouts, written into the base with all it carries; durable. */
@@ -96,6 +96,8 @@ export async function copyUpperIntoBase(upper: string, base: string, scratch: st
 /**
  * 4. Empties the upper layer. The base now holds what the view shows, so every upper entry can go, one
  * at a time, once no directory is opaque any more (an opaque directory losing a child would hide it).
+ * No syncfs in between: the journal of ext4 and xfs commits metadata changes in order, so no deletion
+ * can outlive a crash that lost the removal of an opaque mark made before it.
  */
 export function emptyUpper(upper: string, onRemoved?: () => void): void {
   const clearMarks = (dir: string) => {
@@ -107,7 +109,6 @@ export function emptyUpper(upper: string, onRemoved?: () => void): void {
     }
   }
   clearMarks(upper)
-  syncFileSystem(upper)
   for (const name of fs.readdirSync(upper)) {
     fs.rmSync(path.join(upper, name), {recursive: true, force: true})
     onRemoved?.()

@@ -1,16 +1,16 @@
 import {closeSync, fsyncSync, lstatSync, openSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {crashHookFromEnv} from '../crash-points.js'
 import {type Change, computeChanges} from '../diff/changes.js'
-import {OverlayXattrs} from '../diff/overlay-xattrs.js'
+import {OverlayXattrs} from '../kernel/overlay-xattrs.js'
 import {DotError} from '../errors.js'
-import {readMetadata} from '../metadata.js'
-import {validateName} from '../names.js'
-import type {VolumeStore} from '../store.js'
+import {readMetadata} from '../disk/metadata.js'
+import {validateName} from '../disk/names.js'
+import type {VolumeStore} from '../volume/store.js'
 import {writeBaseBackup} from './commit-backup.js'
 import {copyUpperIntoBase, deleteHidden, emptyUpper, resolveRedirects} from './commit-phases.js'
 import {checkBase, requireRoot} from './export.js'
+import {lstatIfAny} from './fs-calls.js'
 import {refuseInUse} from './import.js'
 import {lockedScratch} from './scratch.js'
 
@@ -51,9 +51,8 @@ export interface CommitResult {
 
 export const COMMIT_JOURNAL = 'commit.json'
 
-const crash = crashHookFromEnv()
-
 export async function commitVolume(store: VolumeStore, name: string, options: CommitOptions = {}): Promise<CommitResult> {
+  const {crash} = store.context
   validateName(name)
   requireRoot('dot commit')
   const meta = await readMetadata(store.layout.metadata(name), name)
@@ -105,7 +104,7 @@ function refuseDrift(name: string, upper: string, base: string, changes: Change[
   for (const change of changes) {
     if (change.kind === 'A') continue
     const ours = nearestUpperEntry(upper, change.path)
-    const theirs = lstatSync(path.join(base, change.path), {bigint: true, throwIfNoEntry: false})
+    const theirs = lstatIfAny(path.join(base, change.path))
     if (!ours || !theirs) continue
     const made = ours.birthtimeNs > 0n ? ours.birthtimeNs : ours.ctimeNs
     if (theirs.ctimeNs > made) drifted.push(change.path)
@@ -120,7 +119,7 @@ function refuseDrift(name: string, upper: string, base: string, changes: Change[
 
 function nearestUpperEntry(upper: string, rel: string) {
   for (let p = rel; p !== '/' && p !== ''; p = path.posix.dirname(p)) {
-    const st = lstatSync(path.join(upper, p), {bigint: true, throwIfNoEntry: false})
+    const st = lstatIfAny(path.join(upper, p))
     if (st) return st
   }
   return undefined

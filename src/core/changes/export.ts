@@ -3,11 +3,11 @@ import path from 'node:path'
 import type {Writable} from 'node:stream'
 
 import {DotError, errnoCode, invalid, wrap} from '../errors.js'
-import {readMetadata} from '../metadata.js'
-import {validateName} from '../names.js'
-import {readOnlyOverlayMount} from '../overlay-options.js'
-import type {VolumeStore} from '../store.js'
-import type {Mounter} from '../system/mounter.js'
+import {readMetadata} from '../disk/metadata.js'
+import {validateName} from '../disk/names.js'
+import {readOnlyOverlayMount} from '../kernel/overlay-options.js'
+import type {VolumeStore} from '../volume/store.js'
+import type {Mounter} from '../kernel/mounter.js'
 import {type LayerPlan, planLayer} from './layer-plan.js'
 import {writeLayer} from './layer-writer.js'
 import {lockedScratch} from './scratch.js'
@@ -35,7 +35,7 @@ export async function exportLayers(
   out: Writable,
   context: {mounter: Mounter; scratch: string; label: string; signal?: AbortSignal},
 ): Promise<{plan: LayerPlan; bytes: number; warnings: string[]}> {
-  const {OverlayXattrs} = await import('../diff/overlay-xattrs.js')
+  const {OverlayXattrs} = await import('../kernel/overlay-xattrs.js')
   const plan = await planLayer(source.layers, source.base, new OverlayXattrs())
   const view = path.join(context.scratch, 'view')
   await fs.mkdir(view, {recursive: true, mode: 0o700})
@@ -72,7 +72,7 @@ export async function exportVolume(store: VolumeStore, name: string, out: Writab
       await fs.mkdir(empty)
       layers.push(empty)
     }
-    return exportLayers({layers, base: meta.base}, out, {mounter: await store.mounter(), scratch, label: name, signal: options.signal})
+    return exportLayers({layers, base: meta.base}, out, {mounter: await store.context.mounter(), scratch, label: name, signal: options.signal})
   })
   const {plan} = result
   return {

@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 
-import {type Libc, libc} from '../system/libc.js'
+import {type Libc, libc} from '../kernel/libc.js'
 
 /**
  * The few system calls the change operations need that Node does not offer, through koffi: mknod for
@@ -135,5 +135,15 @@ export function syncFileSystem(path: string): void {
     check(calls().syncfs(fd), 'syncfs', path)
   } finally {
     fs.closeSync(fd)
+  }
+}
+
+/** lstat that answers undefined for a path that does not exist or runs through a non-directory. */
+export function lstatIfAny(p: string): fs.BigIntStats | undefined {
+  try {
+    return fs.lstatSync(p, {bigint: true, throwIfNoEntry: false})
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined
+    throw err
   }
 }

@@ -3,12 +3,13 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
 
-import {crashHookFromEnv, type CrashPoint} from '../crash-points.js'
-import {OverlayXattrs} from '../diff/overlay-xattrs.js'
+import type {CrashHook, CrashPoint} from '../disk/crash-points.js'
+import {OverlayXattrs} from '../kernel/overlay-xattrs.js'
 import {busy, inUse} from '../errors.js'
-import {readMetadata} from '../metadata.js'
-import {validateName} from '../names.js'
-import type {VolumeStore} from '../store.js'
+import {tryLockDir} from '../kernel/flock.js'
+import {readMetadata} from '../disk/metadata.js'
+import {validateName} from '../disk/names.js'
+import type {VolumeStore} from '../volume/store.js'
 import {applyLayer, type DirTimes, planApply} from './apply-layer.js'
 import {checkBase, requireRoot} from './export.js'
 import {copyDirMetadata, syncFileSystem} from './fs-calls.js'
@@ -49,8 +50,6 @@ export interface Journal {
   times: DirTimes
 }
 
-const crash = crashHookFromEnv()
-
 export async function importVolume(store: VolumeStore, name: string, input: Readable, options: ImportOptions = {}): Promise<ImportResult> {
   const prepared = await prepareImport(store, name, input, options)
   try {
@@ -76,9 +75,15 @@ export async function prepareImport(store: VolumeStore, name: string, input: Rea
   const meta = await readMetadata(store.layout.metadata(name), name)
   await checkBase(name, meta.base)
   await refuseInUse(store, name)
+  return extractForImport(store, name, input, options)
+}
+
+/** Extracts and checks the layer in a new scratch directory; `name` is only its label until `apply`. */
+export async function extractForImport(store: VolumeStore, name: string, input: Readable, options: ImportOptions): Promise<PreparedImport> {
   const scratch = store.layout.scratch('tmp', `import-${name}`)
+  await fs.mkdir(store.root, {recursive: true, mode: 0o711})
   await fs.mkdir(scratch, {mode: 0o700})
-  const lock = store.tryLockDir(scratch)
+  const lock = tryLockDir(scratch)
   if (lock === undefined) throw busy(`a concurrent dot gc took the scratch directory ${scratch}; try again`)
   const discard = async () => {
     await fs.rm(scratch, {recursive: true, force: true}).catch((err: Error) => store.logger.warn(`deleting ${scratch}: ${err.message} (dot gc will retry)`))
@@ -89,7 +94,7 @@ export async function prepareImport(store: VolumeStore, name: string, input: Rea
     await fs.mkdir(layer, {mode: 0o755})
     const extracted = await extractLayer(input, layer, options, options.signal)
     syncFileSystem(layer)
-    crash('import:after-extract')
+    store.context.crash('import:after-extract')
     return {extracted, discard, apply: () => applyPrepared(store, name, scratch, extracted)}
   } catch (err) {
     await discard()
@@ -108,15 +113,15 @@ async function applyPrepared(store: VolumeStore, name: string, scratch: string, 
   } else {
     const journal: Journal = {volume: name, setRoot: extracted.hasRoot, times: planApply(layer, upper)}
     writeDurably(path.join(scratch, APPLY_JOURNAL), JSON.stringify(journal))
-    crash('import:after-plan')
-    runApply(scratch, upper, journal)
+    store.context.crash('import:after-plan')
+    runApply(scratch, upper, journal, store.context.crash)
   }
   syncFileSystem(upper)
-  crash('import:after-apply')
+  store.context.crash('import:after-apply')
 }
 
 /** Step 2's moves; also what a repair runs again to finish an apply cut off by a crash. */
-export function runApply(scratch: string, upper: string, journal: Journal): void {
+export function runApply(scratch: string, upper: string, journal: Journal, crash?: CrashHook): void {
   const trash = path.join(scratch, 'trash')
   mkdirSync(trash, {recursive: true, mode: 0o700})
   const xattrs = new OverlayXattrs()
@@ -127,7 +132,7 @@ export function runApply(scratch: string, upper: string, journal: Journal): void
     setRoot: journal.setRoot,
     isOpaque: (dir) => xattrs.isOpaque(dir),
     trashName: () => path.join(trash, `${rand}-${n++}`),
-    crash: (step) => crash(step as CrashPoint),
+    crash: (step) => crash?.(step as CrashPoint),
   })
 }
 

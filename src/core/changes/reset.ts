@@ -2,11 +2,11 @@ import {closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync} from 
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import {crashHookFromEnv} from '../crash-points.js'
 import {busy} from '../errors.js'
-import {readMetadata} from '../metadata.js'
-import {validateName} from '../names.js'
-import type {VolumeStore} from '../store.js'
+import {tryLockDir} from '../kernel/flock.js'
+import {readMetadata} from '../disk/metadata.js'
+import {validateName} from '../disk/names.js'
+import type {VolumeStore} from '../volume/store.js'
 import {exportVolume} from './export.js'
 import {copyDirMetadata, exchange} from './fs-calls.js'
 import {refuseInUse} from './import.js'
@@ -30,9 +30,8 @@ export interface ResetResult {
   backup?: string
 }
 
-const crash = crashHookFromEnv()
-
 export async function resetVolume(store: VolumeStore, name: string, options: {backup?: string} = {}): Promise<ResetResult> {
+  const {crash} = store.context
   validateName(name)
   await readMetadata(store.layout.metadata(name), name)
   await refuseInUse(store, name)
@@ -52,7 +51,7 @@ export async function resetVolume(store: VolumeStore, name: string, options: {ba
     result.hadChanges = readdirSync(upper).length > 0
     const scratch = store.layout.scratch('tmp', `reset-${name}`)
     mkdirSync(scratch, {mode: 0o700})
-    const lock = store.tryLockDir(scratch)
+    const lock = tryLockDir(scratch)
     if (lock === undefined) throw busy(`a concurrent dot gc took the scratch directory ${scratch}; try again`, {name})
     try {
       const fresh = path.join(scratch, 'upper')

@@ -2,7 +2,8 @@ import {closeSync} from 'node:fs'
 import fs from 'node:fs/promises'
 
 import {busy} from '../errors.js'
-import type {VolumeStore} from '../store.js'
+import {tryLockDir} from '../kernel/flock.js'
+import type {VolumeStore} from '../volume/store.js'
 
 /**
  * Runs `task` in a fresh `<root>/.tmp-<label>-<rand>/` directory, flocked while it runs so that a
@@ -13,7 +14,7 @@ export async function lockedScratch<T>(store: VolumeStore, label: string, task: 
   const dir = store.layout.scratch('tmp', label)
   await fs.mkdir(store.root, {recursive: true, mode: 0o711})
   await fs.mkdir(dir, {mode: 0o700})
-  const lock = store.tryLockDir(dir)
+  const lock = tryLockDir(dir)
   if (lock === undefined) throw busy(`a concurrent dot gc took the scratch directory ${dir}; try again`)
   try {
     return await task(dir)

@@ -13,6 +13,7 @@ import type {StoreContext} from '../volume/context.js'
 import {teardown} from '../volume/teardown.js'
 import {type Finding, repair} from './finding.js'
 import {clearOldLocks} from './old-locks.js'
+import {finishInterruptedImport} from './interrupted-import.js'
 import {sweepScratch} from './scratch.js'
 
 export type {Finding, FindingStatus} from './finding.js'
@@ -54,7 +55,7 @@ export async function reconcile(ctx: StoreContext, options: ReconcileOptions = {
       continue
     }
     if (SCRATCH_PREFIXES.some((prefix) => entry.name.startsWith(prefix))) {
-      const finding = await sweepScratch(ctx, entry.name, overlays, dryRun)
+      const finding = (await finishInterruptedImport(ctx, entry.name, dryRun)) ?? (await sweepScratch(ctx, entry.name, overlays, dryRun))
       if (finding) findings.push(finding)
       continue
     }

@@ -10,7 +10,8 @@ export interface CreateOptions {
   volatile: boolean
 }
 
-export const ALLOWED_OPTIONS = ['base', 'volatile'] as const
+/** `from` (a layer to seed the volume with) is handled by createVolume (core/changes), not the store. */
+export const ALLOWED_OPTIONS = ['base', 'volatile', 'from'] as const
 const TRUE_WORDS = new Set(['true', 'yes'])
 const FALSE_WORDS = new Set(['false', 'no'])
 
