@@ -42,6 +42,8 @@ export async function extractLayer(input: Readable, dir: string, policy: LayerPo
         refuse(err as Error)
       }
       stream.on('end', next)
+      // A truncated stream errors here and on the parser: the parser's error is the one reported.
+      stream.on('error', () => {})
       stream.resume()
     })
     parser.on('finish', resolve)
@@ -53,8 +55,9 @@ export async function extractLayer(input: Readable, dir: string, policy: LayerPo
   const stop = () => refuse(new DotError('internal', 'import interrupted; the volume is unchanged'))
   signal?.addEventListener('abort', stop)
   try {
-    await feed(input, [tar.child.stdin!, parser as unknown as Writable], () => refusal !== undefined)
-    ;(parser as unknown as Writable).end()
+    const parserIn = parser as unknown as Writable
+    await feed(input, [tar.child.stdin!, parserIn], () => refusal !== undefined)
+    parserIn.end()
     await parsed
     tar.child.stdin!.end()
     const {code, stderr} = await tar.done
