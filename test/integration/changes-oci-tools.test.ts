@@ -7,7 +7,7 @@ import {after, before, describe, test} from 'node:test'
 
 import {execa} from 'execa'
 
-import {VolumeStore} from '../../src/core/store.js'
+import {VolumeStore} from '../../src/core/volume/store.js'
 import {assertDocker, assertRoot, dockerHost, dockerOnly, MANDATORY, rootOnly, whyNoRoot} from '../helpers/requirements.js'
 import {runDot} from '../helpers/run-dot.js'
 import {TempRoot} from '../helpers/temp-root.js'
