@@ -55,7 +55,8 @@ describe('commit, import and reset survive a kill -9 at every step', rootOnly(),
     test(`commit killed at ${point}: the view is unchanged, and commit again completes it`, async () => {
       const {name, base} = await fixtureVolume()
       const before = await view(name)
-      await crashed(['commit', name, '--yes'], point)
+      const gc = await crashed(['commit', name, '--yes'], point)
+      assert.match(gc.stdout + gc.stderr, new RegExp(`a commit of the volume was cut off.*run dot commit ${name} again`))
       same(before, await view(name))
       assert.ok(fs.existsSync(path.join(tmp.root, name, 'commit.json')), 'the commit is marked as under way')
       const again = await dot(['commit', name, '--yes', '--json'])

@@ -3,8 +3,10 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import {syncFileSystem} from '../changes/fs-calls.js'
+import {COMMIT_JOURNAL} from '../changes/commit.js'
 import {APPLY_JOURNAL, IMPORT_SCRATCH_PREFIX, readJournal, runApply} from '../changes/import.js'
 import {tryLockDir} from '../kernel/flock.js'
+import type {Layout} from '../disk/layout.js'
 import type {StoreContext} from '../volume/context.js'
 import type {Finding} from './finding.js'
 
@@ -43,4 +45,14 @@ export async function finishInterruptedImport(ctx: StoreContext, entryName: stri
   } finally {
     closeSync(lock)
   }
+}
+
+/**
+ * A commit cut off (or running): its volume shows what it showed, and its base is partly written.
+ * Only the user can finish it (running the commit again), so it is reported, not repaired.
+ */
+export function cutOffCommit(layout: Layout, name: string): Finding | undefined {
+  const journal = path.join(layout.volume(name), COMMIT_JOURNAL)
+  if (!lstatSync(journal, {throwIfNoEntry: false})) return undefined
+  return {volume: name, path: journal, problem: 'a commit of the volume was cut off (or is running): its base is partly written, the volume still shows its changes', action: `left alone (run dot commit ${name} again to complete it)`, repaired: false, status: 'reported'}
 }

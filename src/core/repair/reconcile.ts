@@ -13,7 +13,7 @@ import type {StoreContext} from '../volume/context.js'
 import {teardown} from '../volume/teardown.js'
 import {type Finding, repair} from './finding.js'
 import {clearOldLocks} from './old-locks.js'
-import {finishInterruptedImport} from './interrupted-import.js'
+import {cutOffCommit, finishInterruptedImport} from './interrupted-import.js'
 import {sweepScratch} from './scratch.js'
 
 export type {Finding, FindingStatus} from './finding.js'
@@ -86,6 +86,8 @@ async function reconcileVolume(ctx: StoreContext, name: string, overlays: Map<st
     const problem = err instanceof DotError && err.code === 'not-found' ? 'volume directory without metadata.json' : `unreadable metadata: ${(err as Error).message}`
     return [{volume: name, path: layout.volume(name), problem, action: 'left alone (inspect it, or dot rm --force)', repaired: false, status: 'reported'}]
   }
+  const commit = cutOffCommit(layout, name)
+  if (commit) findings.push(commit)
   const check = async () => {
     // Planted meanwhile: the lock was taken on a real directory, but its entries are checked again.
     if (plantedEntry(layout, name)) return
