@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
+import {CRASH_POINTS} from '../../src/core/disk/crash-points.js'
 import {VolumeStore} from '../../src/core/volume/store.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {runDot} from '../helpers/run-dot.js'
@@ -51,7 +52,14 @@ describe('commit, import and reset survive a kill -9 at every step', rootOnly(),
   })
   after(() => tmp.cleanup())
 
-  for (const point of ['commit:after-redirects', 'commit:after-deletions', 'commit:after-copy', 'commit:entry-removed']) {
+  const COMMIT_POINTS = ['commit:after-redirects', 'commit:after-deletions', 'commit:after-copy', 'commit:entry-removed']
+  const IMPORT_POINTS = ['import:after-plan', 'import:entry-trashed', 'import:after-apply']
+  test('every crash point of reset, commit and import is covered here', () => {
+    const covered = [...COMMIT_POINTS, 'import:after-extract', ...IMPORT_POINTS, 'reset:after-backup', 'reset:after-exchange']
+    assert.deepEqual(covered.sort(), CRASH_POINTS.filter((p) => /^(import|reset|commit):/.test(p)).sort())
+  })
+
+  for (const point of COMMIT_POINTS) {
     test(`commit killed at ${point}: the view is unchanged, and commit again completes it`, async () => {
       const {name, base} = await fixtureVolume()
       const before = await view(name)
@@ -104,7 +112,7 @@ describe('commit, import and reset survive a kill -9 at every step', rootOnly(),
     same(expected, await view(victim))
   })
 
-  for (const point of ['import:after-plan', 'import:entry-trashed', 'import:after-apply']) {
+  for (const point of IMPORT_POINTS) {
     test(`import killed at ${point}: dot gc finishes the apply, import again changes nothing more`, async () => {
       const {expected, victim, args} = await importCase()
       const gc = await crashed(args, point)

@@ -62,7 +62,9 @@ describe('crash at each step, then dot gc', {...rootOnly(), concurrency: true}, 
   after(() => roots.forEach((r) => r.cleanup()))
 
   test('every crash point of the store is covered', () => {
-    assert.deepEqual([...new Set(CASES.map((c) => c.point))].sort(), [...CRASH_POINTS].sort())
+    // Those of reset, commit and import are covered by changes-crash.test.ts.
+    const store = CRASH_POINTS.filter((p) => !/^(import|reset|commit):/.test(p))
+    assert.deepEqual([...new Set(CASES.map((c) => c.point))].sort(), [...store].sort())
   })
 
   for (const c of CASES) {

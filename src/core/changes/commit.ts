@@ -1,4 +1,4 @@
-import {closeSync, fsyncSync, lstatSync, openSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {lstatSync, readdirSync, rmSync} from 'node:fs'
 import path from 'node:path'
 
 import {type Change, computeChanges} from '../diff/changes.js'
@@ -9,9 +9,9 @@ import {validateName} from '../disk/names.js'
 import type {VolumeStore} from '../volume/store.js'
 import {writeBaseBackup} from './commit-backup.js'
 import {copyUpperIntoBase, deleteHidden, emptyUpper, resolveRedirects} from './commit-phases.js'
-import {checkBase, requireRoot} from './export.js'
+import {writeDurably} from './durable.js'
+import {checkBase, refuseInUse, requireRoot} from './guards.js'
 import {lstatIfAny} from './fs-calls.js'
-import {refuseInUse} from './import.js'
 import {lockedScratch} from './scratch.js'
 
 /**
@@ -134,13 +134,4 @@ function sizeOf(dir: string): number {
   }
   walk(dir)
   return total
-}
-
-function writeDurably(file: string, data: string): void {
-  writeFileSync(file, data, {mode: 0o644})
-  for (const p of [file, path.dirname(file)]) {
-    const fd = openSync(p, 'r')
-    fsyncSync(fd)
-    closeSync(fd)
-  }
 }

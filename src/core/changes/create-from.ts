@@ -6,7 +6,7 @@ import {invalid} from '../errors.js'
 import {validateName} from '../disk/names.js'
 import {parseCreateOptions} from '../volume/options.js'
 import type {Volume, VolumeStore} from '../volume/store.js'
-import {requireRoot} from './export.js'
+import {requireRoot} from './guards.js'
 import {extractForImport} from './import.js'
 import type {LayerPolicy} from './layer-check.js'
 

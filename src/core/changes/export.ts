@@ -2,7 +2,6 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type {Writable} from 'node:stream'
 
-import {DotError, errnoCode, invalid, wrap} from '../errors.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {readOnlyOverlayMount} from '../kernel/overlay-options.js'
@@ -10,6 +9,7 @@ import type {VolumeStore} from '../volume/store.js'
 import type {Mounter} from '../kernel/mounter.js'
 import {type LayerPlan, planLayer} from './layer-plan.js'
 import {writeLayer} from './layer-writer.js'
+import {checkBase, requireRoot} from './guards.js'
 import {lockedScratch} from './scratch.js'
 
 export interface ExportResult {
@@ -84,20 +84,4 @@ export async function exportVolume(store: VolumeStore, name: string, out: Writab
     opaques: plan.opaques.length,
     warnings: [...warnings, ...result.warnings],
   }
-}
-
-export function requireRoot(what: string): void {
-  if (process.geteuid?.() !== 0) {
-    throw new DotError('unsupported', `${what} must run as root: overlayfs keeps its whiteouts and opaque-directory marks where only root can read and write them`)
-  }
-}
-
-export async function checkBase(name: string, base: string): Promise<void> {
-  try {
-    if ((await fs.stat(base)).isDirectory()) return
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw invalid(`base "${base}" of volume "${name}" does not exist`, {name, base})
-    throw wrap(`checking base "${base}" of volume "${name}"`, err)
-  }
-  throw invalid(`base "${base}" of volume "${name}" is not a directory`, {name, base})
 }

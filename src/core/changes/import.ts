@@ -1,17 +1,18 @@
-import {closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {closeSync, mkdirSync, readdirSync, readFileSync, renameSync} from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
 
 import type {CrashHook, CrashPoint} from '../disk/crash-points.js'
 import {OverlayXattrs} from '../kernel/overlay-xattrs.js'
-import {busy, inUse} from '../errors.js'
+import {busy} from '../errors.js'
 import {tryLockDir} from '../kernel/flock.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import type {VolumeStore} from '../volume/store.js'
 import {applyLayer, type DirTimes, planApply} from './apply-layer.js'
-import {checkBase, requireRoot} from './export.js'
+import {writeDurably} from './durable.js'
+import {checkBase, refuseInUse, requireRoot} from './guards.js'
 import {copyDirMetadata, syncFileSystem} from './fs-calls.js'
 import type {LayerPolicy} from './layer-check.js'
 import {extractLayer, type ExtractResult} from './layer-reader.js'
@@ -138,25 +139,4 @@ export function runApply(scratch: string, upper: string, journal: Journal, crash
 
 export function readJournal(scratch: string): Journal {
   return JSON.parse(readFileSync(path.join(scratch, APPLY_JOURNAL), 'utf8')) as Journal
-}
-
-async function refuseInUse(store: VolumeStore, name: string): Promise<void> {
-  const volume = await store.get(name)
-  const ids = Object.keys(volume.mounts)
-  if (volume.mounted || ids.length > 0) {
-    throw inUse(`volume "${name}" is in use (${ids.length} active mount${ids.length === 1 ? '' : 's'}${ids.length ? `: ${ids.join(', ')}` : ''}); stop the containers using it first`, {name, mounts: volume.mounts})
-  }
-}
-export {refuseInUse}
-
-function writeDurably(file: string, data: string): void {
-  const temp = `${file}.tmp`
-  writeFileSync(temp, data, {mode: 0o600})
-  const fd = openSync(temp, 'r')
-  fsyncSync(fd)
-  closeSync(fd)
-  renameSync(temp, file)
-  const dir = openSync(path.dirname(file), 'r')
-  fsyncSync(dir)
-  closeSync(dir)
 }

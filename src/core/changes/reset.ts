@@ -9,7 +9,7 @@ import {validateName} from '../disk/names.js'
 import type {VolumeStore} from '../volume/store.js'
 import {exportVolume} from './export.js'
 import {copyDirMetadata, exchange} from './fs-calls.js'
-import {refuseInUse} from './import.js'
+import {refuseInUse} from './guards.js'
 import {writeLayerFile} from './layer-file.js'
 
 /**
