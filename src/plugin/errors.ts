@@ -9,7 +9,7 @@ export class RequestError extends DotError {
 }
 
 /**
- * The one place a failure becomes protocol: `{"Err": message}` with status 200 (dockerd shows the
+ * The one place a failure becomes protocol: `{"Err": message}`, status 200 to dockerd (which shows the
  * message as is). Codes other than `internal` are the caller's mistake or a normal state (not found,
  * in use): logged as one line, never with a stack.
  */

@@ -5,6 +5,7 @@ import {busy, errnoCode} from '../core/errors.js'
 import type {Logger} from '../core/logger.js'
 import type {VolumeStore} from '../core/volume/store.js'
 import {MAX_BODY_BYTES, parseBody, type RawBody} from './body.js'
+import {errorStatus} from './error-status.js'
 import {RequestError, isUserError, toDotError} from './errors.js'
 import {type Exchange, LeanServer} from './http/lean-server.js'
 import type {ParsedRequest} from './http/request-parser.js'
@@ -125,7 +126,7 @@ export class PluginServer {
       const error = toDotError(err)
       const response: ErrResponse = {Err: error.message}
       outcome = isUserError(error.code) ? 'refused' : 'error'
-      exchange.answer(JSON.stringify(response))
+      exchange.answer(JSON.stringify(response), undefined, errorStatus(request.contentType))
       this.logRequest(endpoint, raw.text, response, started)
       if (!isUserError(error.code)) {
         this.logger.error(`${endpoint}: ${error.message}`)

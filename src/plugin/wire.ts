@@ -1,6 +1,7 @@
 /**
  * The Docker volume plugin protocol on the wire (docs/plugin-protocol.md §2, §3; moby volume/drivers/proxy.go).
- * Keys are capitalised as dockerd sends and expects them. Every response is JSON with status 200; a
+ * Keys are capitalised as dockerd sends and expects them. Every response is JSON with status 200 (an
+ * error to Podman: 500, see error-status.ts); a
  * failure is `{"Err": message}` (dockerd reads a non-empty Err as failure whatever the status).
  */
 

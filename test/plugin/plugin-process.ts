@@ -57,9 +57,14 @@ export class ServeProcess {
     return this.exited
   }
 
-  call(endpoint: string, body?: unknown, options: {raw?: boolean} = {}): Promise<PluginAnswer> {
+  call(endpoint: string, body?: unknown, options: CallOptions = {}): Promise<PluginAnswer> {
     return callPlugin(this.socket, endpoint, body, options)
   }
+}
+
+export interface CallOptions {
+  raw?: boolean
+  headers?: Record<string, string>
 }
 
 export interface PluginAnswer {
@@ -72,12 +77,13 @@ export interface PluginAnswer {
 /**
  * POSTs to the plugin as dockerd does: no Content-Type, Accept v1.2, a body that ends in "\n" (Go's
  * json.Encoder). `body` is JSON-encoded unless `raw` (then sent as is; undefined sends an empty body).
+ * `headers` adds to them (Podman's Content-Type, say).
  */
-export function callPlugin(socketPath: string, endpoint: string, body?: unknown, options: {raw?: boolean} = {}): Promise<PluginAnswer> {
+export function callPlugin(socketPath: string, endpoint: string, body?: unknown, options: CallOptions = {}): Promise<PluginAnswer> {
   const payload = body === undefined ? '' : options.raw ? String(body) : JSON.stringify(body) + '\n'
   return new Promise((resolve, reject) => {
     const req = http.request(
-      {socketPath, path: endpoint, method: 'POST', headers: {Host: '', Accept: 'application/vnd.docker.plugins.v1.2+json', 'Content-Length': Buffer.byteLength(payload)}},
+      {socketPath, path: endpoint, method: 'POST', headers: {Host: '', Accept: 'application/vnd.docker.plugins.v1.2+json', 'Content-Length': Buffer.byteLength(payload), ...options.headers}},
       (res) => {
         let text = ''
         res.setEncoding('utf8')

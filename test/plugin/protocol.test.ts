@@ -40,6 +40,18 @@ describe('dot serve: protocol edges', () => {
     }
   })
 
+  test('Podman (it sends a Content-Type) gets its errors as status 500, which is all it reads as failure', async () => {
+    const podman = {headers: {'Content-Type': 'application/vnd.docker.plugins.v1.1+json', Host: 'plugin'}}
+    const refused = await serve.call('/VolumeDriver.Create', {Name: 'pv', Opts: {bad: '1'}}, podman)
+    assert.equal(refused.status, 500)
+    assert.match(refused.json.Err as string, /unknown option "bad"/)
+    assert.equal((await serve.call('/VolumeDriver.Get', {Name: 'nosuch'}, podman)).status, 500)
+    // Successes stay 200, and dockerd (no Content-Type) gets the same error as 200.
+    assert.equal((await serve.call('/Plugin.Activate', undefined, podman)).status, 200)
+    assert.deepEqual((await serve.call('/VolumeDriver.List', {}, podman)).json, {Volumes: []})
+    assertErr(await serve.call('/VolumeDriver.Create', {Name: 'pv', Opts: {bad: '1'}}), /unknown option "bad"/)
+  })
+
   test('Capabilities answers scope local', async () => {
     const answer = await serve.call('/VolumeDriver.Capabilities', {})
     assert.deepEqual(answer.json, {Capabilities: {Scope: 'local'}})

@@ -7,10 +7,10 @@ export interface Exchange {
   /** The client hung up (or half-closed, as Node's server treats it) before the answer was sent. */
   readonly gone: boolean
   /**
-   * Sends status 200 with `json` as the body. `delivered`, if given, learns whether the answer was
+   * Sends `json` as the body, with `status` (200 unless given). `delivered`, if given, learns whether the answer was
    * handed to the kernel (false: the client had gone, nothing reached it).
    */
-  answer(json: string, delivered?: (ok: boolean) => void): void
+  answer(json: string, delivered?: (ok: boolean) => void, status?: number): void
 }
 
 export interface LeanServerOptions {
@@ -132,7 +132,7 @@ class Connection {
       get gone() {
         return state.gone
       },
-      answer: (json, delivered) => {
+      answer: (json, delivered, status = 200) => {
         if (answered) return
         answered = true
         this.current = undefined
@@ -140,7 +140,7 @@ class Connection {
           delivered?.(false)
         } else {
           const close = !keepAlive || this.server.closing
-          const head = `HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(json)}\r\nContent-Type: ${CONTENT_TYPE}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`
+          const head = `HTTP/1.1 ${status === 200 ? '200 OK' : `${status} Internal Server Error`}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nContent-Type: ${CONTENT_TYPE}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`
           if (delivered) this.socket.write(head + json, (err) => delivered(!err))
           else this.socket.write(head + json)
           if (close) this.finish()

@@ -16,6 +16,8 @@ export interface ParsedRequest {
   url: string
   /** Whether the connection stays open after the answer (HTTP/1.1 unless `Connection: close`). */
   keepAlive: boolean
+  /** The Content-Type header, if sent (Podman sends one, dockerd never does). */
+  contentType?: string
   body: Buffer
   /** The body went over the limit: `body` is empty, the rest of it is read and dropped. */
   tooLarge: boolean
@@ -45,7 +47,7 @@ const EMPTY = Buffer.alloc(0)
 export class RequestParser {
   private buf: Buffer = EMPTY
   private state: State = 'head'
-  private current: {method: string; url: string; keepAlive: boolean; chunks: Buffer[]; size: number; tooLarge: boolean} | undefined
+  private current: {method: string; url: string; keepAlive: boolean; contentType?: string; chunks: Buffer[]; size: number; tooLarge: boolean} | undefined
   /** Body bytes (or bytes of the current chunk) still to come. */
   private remaining = 0
   /** A too-large request already handed out, whose body is still being consumed. */
@@ -157,7 +159,7 @@ export class RequestParser {
     const headers = parseHeaders(lines)
     const connection = (headers.get('connection') ?? '').toLowerCase().split(',').map((t) => t.trim())
     const keepAlive = minor === 1 ? !connection.includes('close') : connection.includes('keep-alive')
-    this.current = {method, url, keepAlive, chunks: [], size: 0, tooLarge: false}
+    this.current = {method, url, keepAlive, contentType: headers.get('content-type'), chunks: [], size: 0, tooLarge: false}
     this.emitted = false
     const te = headers.get('transfer-encoding')
     const cl = headers.get('content-length')
@@ -208,12 +210,12 @@ export class RequestParser {
     if (emitted) return 'again'
     // Copied out: the chunks are views of socket buffers that the next requests share.
     const body = current.chunks.length === 1 ? Buffer.from(current.chunks[0]) : Buffer.concat(current.chunks)
-    return {method: current.method, url: current.url, keepAlive: current.keepAlive, body, tooLarge: false}
+    return {method: current.method, url: current.url, keepAlive: current.keepAlive, contentType: current.contentType, body, tooLarge: false}
   }
 
   private request(body: Buffer): ParsedRequest {
     const current = this.current!
-    return {method: current.method, url: current.url, keepAlive: current.keepAlive, body, tooLarge: current.tooLarge}
+    return {method: current.method, url: current.url, keepAlive: current.keepAlive, contentType: current.contentType, body, tooLarge: current.tooLarge}
   }
 }
 
