@@ -1,3 +1,6 @@
+import path from 'node:path'
+
+import {invalid} from '../core/errors.js'
 import {LOG_LEVELS, type LogLevel} from '../plugin/logger.js'
 import type {ServeFlags} from '../plugin/serve.js'
 
@@ -11,6 +14,20 @@ export type {ServeFlags} from '../plugin/serve.js'
  * commands start fast.
  */
 export async function runServe(flags: ServeFlags): Promise<void> {
+  checkPropagatedRoot(flags.root)
   const {serve} = await import('../plugin/serve.js')
   await serve(flags)
+}
+
+/**
+ * In the managed plugin (DOT_PROPAGATED_MOUNT set by its config.json) dockerd sees only mounts made
+ * below the propagatedMount: a root elsewhere would hand containers empty directories.
+ */
+function checkPropagatedRoot(root: string, env: NodeJS.ProcessEnv = process.env): void {
+  const propagated = env.DOT_PROPAGATED_MOUNT
+  if (!propagated) return
+  const rel = path.relative(propagated, path.resolve(root))
+  if (rel === '..' || rel.startsWith('../') || path.isAbsolute(rel)) {
+    throw invalid(`root ${JSON.stringify(root)} is outside the plugin's propagatedMount ${propagated}; set DOT_ROOT to ${propagated} or a directory below it`)
+  }
 }

@@ -2,6 +2,7 @@ import {closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync, t
 import path from 'node:path'
 
 import {checkBase, isInside} from './base-check.js'
+import {reachableBase} from './host-paths.js'
 import {invalid, wrap} from '../errors.js'
 
 /**
@@ -27,7 +28,7 @@ export async function openBase(base: string, root: string): Promise<OpenBase> {
   try {
     // Synchronous, as checkBase's own calls after its stat answered through the thread pool (a hung
     // filesystem would have stalled a worker there). A plain descriptor, closed by hand after the mount.
-    fd = openSync(base, constants.O_RDONLY | constants.O_DIRECTORY)
+    fd = openSync(reachableBase(base), constants.O_RDONLY | constants.O_DIRECTORY)
   } catch (err) {
     throw wrap(`opening base ${JSON.stringify(base)}`, err)
   }
