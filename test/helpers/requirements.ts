@@ -65,3 +65,33 @@ export function assertDocker(): void {
   const reason = whyNoDocker()
   if (reason) throw new Error(`required test cannot run: ${reason}`)
 }
+
+/** Whether `command` is on PATH. */
+export function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => {
+    try {
+      fs.accessSync(`${dir}/${command}`, fs.constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
+/** Why a root test that runs these programs cannot run here (none missing: undefined). */
+export function whyNoCommands(commands: string[], install: string): string | undefined {
+  const root = whyNoRoot()
+  if (root) return root
+  const missing = commands.filter((command) => !onPath(command))
+  return missing.length > 0 ? `needs ${missing.join(', ')} on PATH (${install}; .ci/run installs it)` : undefined
+}
+
+/** For describe() options: skip with `reason` unless mandatory. */
+export function skipUnlessMandatory(reason: string | undefined): {skip?: string} {
+  return reason && !MANDATORY ? {skip: reason} : {}
+}
+
+/** Call first in such a suite: under DOT_TEST_MANDATORY it fails with the reason instead of skipping. */
+export function assertRunnable(reason: string | undefined): void {
+  if (reason) throw new Error(`required test cannot run: ${reason}`)
+}
