@@ -3,11 +3,14 @@
 # the host's busybox-static (no registry needed), tagged dot-test-busybox:latest.
 #
 #   DOCKER_HOST=unix:///run/dot-e2e/docker.sock test/e2e/test-image.sh [--force]
+#   DOT_TEST_ENGINE='podman --root DIR --runroot DIR' test/e2e/test-image.sh    # the same image into Podman
 set -euo pipefail
 
 IMAGE=${DOT_TEST_IMAGE:-dot-test-busybox:latest}
+# A command line: word-split on purpose (podman's global flags).
+read -r -a ENGINE <<<"${DOT_TEST_ENGINE:-docker}"
 
-if [[ ${1:-} != --force ]] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+if [[ ${1:-} != --force ]] && "${ENGINE[@]}" image inspect "$IMAGE" >/dev/null 2>&1; then
   exit 0
 fi
 
@@ -31,5 +34,5 @@ echo 'root:x:0:0:root:/root:/bin/sh' >"$rootfs/etc/passwd"
 echo 'root:x:0:' >"$rootfs/etc/group"
 
 tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -c . |
-  docker import --change 'ENV PATH=/bin' --change 'CMD ["sh"]' - "$IMAGE" >/dev/null
-echo "test-image.sh: imported $IMAGE" >&2
+  "${ENGINE[@]}" import --change 'ENV PATH=/bin' --change 'CMD ["sh"]' - "$IMAGE" >/dev/null
+echo "test-image.sh: imported $IMAGE into ${ENGINE[0]}" >&2
