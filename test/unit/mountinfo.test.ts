@@ -24,8 +24,8 @@ describe('mountinfo', () => {
   })
 
   test('fields are read around the optional fields (none, one, several)', () => {
-    assert.deepEqual(entries[0], {id: 22, parentId: 1, root: '/', mountpoint: '/', options: 'rw,relatime', fstype: 'ext4', source: '/dev/sda1', superOptions: 'rw'})
-    assert.deepEqual(entries[1], {id: 36, parentId: 35, root: '/mnt1', mountpoint: '/mnt2', options: 'rw,noatime', fstype: 'ext3', source: '/dev/root', superOptions: 'rw,errors=continue'})
+    assert.deepEqual(entries[0], {id: 22, parentId: 1, dev: '8:1', root: '/', mountpoint: '/', options: 'rw,relatime', fstype: 'ext4', source: '/dev/sda1', superOptions: 'rw'})
+    assert.deepEqual(entries[1], {id: 36, parentId: 35, dev: '98:0', root: '/mnt1', mountpoint: '/mnt2', options: 'rw,noatime', fstype: 'ext3', source: '/dev/root', superOptions: 'rw,errors=continue'})
     assert.equal(entries[2].fstype, 'proc')
     assert.equal(entries[2].mountpoint, '/proc')
     assert.equal(entries[3].fstype, 'sysfs')

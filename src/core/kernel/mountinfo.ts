@@ -5,6 +5,8 @@ import fs from 'node:fs/promises'
 export interface MountEntry {
   id: number
   parentId: number
+  /** The filesystem's device, `major:minor`: one overlay has one, in every namespace that holds it. */
+  dev: string
   root: string
   mountpoint: string
   options: string
@@ -30,6 +32,7 @@ export function parseMountinfo(text: string): MountEntry[] {
     entries.push({
       id: Number(fields[0]),
       parentId: Number(fields[1]),
+      dev: fields[2],
       root: unescapeMountinfo(fields[3]),
       mountpoint: unescapeMountinfo(fields[4]),
       options: fields[5],
