@@ -1,6 +1,7 @@
 import {execa} from 'execa'
 import assert from 'node:assert/strict'
-import {randomBytes} from 'node:crypto'
+import {type ChildProcess, spawn} from 'node:child_process'
+import {randomBytes, randomInt} from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -12,13 +13,14 @@ import {TEST_IMAGE} from './harness/docker.js'
 import {OwnDockerd} from './harness/own-dockerd.js'
 import {snapshot} from './harness/tree.js'
 
-const why = whyNoCommands(['dockerd', 'docker', 'ldd', 'chroot'], 'apt-get install docker.io')
+const why = whyNoCommands(['dockerd', 'docker', 'ldd', 'chroot', 'docker-registry'], 'apt-get install docker.io docker-registry')
 const VERSION = (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {version: string}).version
 
 /**
  * The managed (v2) plugin as a user gets it: `scripts/build-plugin.sh` (npm run plugin) builds it
  * offline and runs `docker plugin create`; then enable, a volume over a host base, a container on it,
- * disable and enable again with the data kept, and removal. On a dockerd of the test's own: plugins
+ * disable and enable again with the data kept, an upgrade from a registry (a docker-registry of the
+ * test's own on 127.0.0.1) with the data kept, and removal. On a dockerd of the test's own: plugins
  * are daemon-wide, and `docker plugin disable -f` unmounts below the plugin's directory.
  */
 describe('e2e: the managed Docker plugin (npm run plugin)', skipUnlessMandatory(why), () => {
@@ -28,6 +30,9 @@ describe('e2e: the managed Docker plugin (npm run plugin)', skipUnlessMandatory(
   const volume = 'managed-vol'
   let base: string
   let pristine: Record<string, string>
+  let registry: ChildProcess | undefined
+  const registryAddr = `127.0.0.1:${20_000 + randomInt(20_000)}`
+  const upgraded = `${registryAddr}/docker-on-top:${VERSION}-next`
 
   before(async () => {
     assertRunnable(why)
@@ -42,6 +47,7 @@ describe('e2e: the managed Docker plugin (npm run plugin)', skipUnlessMandatory(
     await dockerd.docker(['volume', 'rm', '-f', volume]).catch(note('volume'))
     await dockerd.docker(['plugin', 'disable', '-f', plugin]).catch(note('plugin disable'))
     await dockerd.docker(['plugin', 'rm', '-f', plugin]).catch(note('plugin rm'))
+    registry?.kill('SIGKILL')
     await dockerd.purge().catch(note('dockerd purge'))
     tmp.cleanup()
     if (problems.length > 0) throw new Error(`cleanup: ${problems.join('; ')}`)
@@ -118,6 +124,27 @@ describe('e2e: the managed Docker plugin (npm run plugin)', skipUnlessMandatory(
     assert.equal(await run('cat /data/new.txt'), 'new')
   })
 
+  test('upgraded from a registry (disable, upgrade, enable), it keeps the name, the volume and its changes', async () => {
+    registry = await startRegistry(path.join(tmp.dir, 'registry'), registryAddr)
+    // A new build: the same tree with a marker (dockerd refuses a second plugin of identical content).
+    const dir = path.join(tmp.dir, 'plugin')
+    fs.writeFileSync(path.join(dir, 'rootfs', 'opt', 'docker-on-top', 'BUILD'), 'next\n')
+    await dockerd.dockerOk(['plugin', 'create', upgraded, dir])
+    await dockerd.dockerOk(['plugin', 'push', upgraded], 300_000)
+    await dockerd.dockerOk(['plugin', 'rm', upgraded])
+    await dockerd.dockerOk(['plugin', 'disable', '-f', plugin])
+    // --skip-remote-check: the plugin was made by `docker plugin create`, under another repository name.
+    await dockerd.dockerOk(['plugin', 'upgrade', '--grant-all-permissions', '--skip-remote-check', plugin, upgraded], 300_000)
+    // dockerd keeps the env settings but runs the new config's mounts (inspect still shows the old
+    // source): a narrowed bases mount is set again, as the README says.
+    await dockerd.dockerOk(['plugin', 'set', plugin, `bases.source=${path.dirname(base)}`])
+    await dockerd.dockerOk(['plugin', 'enable', plugin])
+    assert.equal(await dockerd.dockerOk(['plugin', 'inspect', '-f', '{{.PluginReference}}', plugin]), upgraded)
+    assert.equal(fs.readFileSync(path.join(path.dirname(await propagatedRoot()), 'rootfs', 'opt', 'docker-on-top', 'BUILD'), 'utf8'), 'next\n')
+    assert.equal(await dockerd.dockerOk(['volume', 'inspect', '-f', '{{.Driver}}', volume]), plugin)
+    assert.equal(await run('cat /data/new.txt'), 'new')
+  })
+
   test('removed: volume first, then disable and rm', async () => {
     await dockerd.dockerOk(['volume', 'rm', volume])
     await dockerd.dockerOk(['plugin', 'disable', plugin])
@@ -127,3 +154,23 @@ describe('e2e: the managed Docker plugin (npm run plugin)', skipUnlessMandatory(
     assert.deepEqual(snapshot(base), pristine, 'the base changed')
   })
 })
+
+/** A docker-registry (Debian's distribution 2.8) on `addr` with its storage in `dir`; resolves once it answers. */
+async function startRegistry(dir: string, addr: string): Promise<ChildProcess> {
+  fs.mkdirSync(dir, {recursive: true})
+  const config = path.join(dir, 'config.yml')
+  fs.writeFileSync(config, ['version: 0.1', 'log: {level: warn}', `storage: {filesystem: {rootdirectory: ${JSON.stringify(path.join(dir, 'data'))}}}`, `http: {addr: "${addr}"}`, ''].join('\n'))
+  const child = spawn('docker-registry', ['serve', config], {stdio: ['ignore', 'ignore', 'pipe']})
+  let log = ''
+  child.stderr!.on('data', (d) => (log += d))
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    const answer = await fetch(`http://${addr}/v2/`).catch(() => undefined)
+    if (answer?.ok) return child
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`docker-registry did not answer on ${addr}:\n${log}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
