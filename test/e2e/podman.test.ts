@@ -6,7 +6,7 @@ import {after, before, describe, test} from 'node:test'
 
 import {Layout, MOUNT_SOURCE_PREFIX} from '../../src/core/disk/layout.js'
 import {parseMountinfo} from '../../src/core/kernel/mountinfo.js'
-import {assertRunnable, dockerHost, skipUnlessMandatory, whyNoCommands} from '../helpers/requirements.js'
+import {assertRunnable, dockerHost, NO_DOCKER_HOST, skipUnlessMandatory, whyNoCommands} from '../helpers/requirements.js'
 import {runDot} from '../helpers/run-dot.js'
 import {TempRoot} from '../helpers/temp-root.js'
 import {TEST_IMAGE} from './harness/docker.js'
@@ -87,7 +87,7 @@ describe('e2e: Podman with docker-on-top as its volume plugin', skipUnlessMandat
   test(
     'dot gc --stale leaves the volume alone while Podman containers use it (dockerd knows none of them)',
     withLog(async () => {
-      const gc = await runDot(['gc', '--stale', '--json', '--root', tmp.root], {env: {DOCKER_HOST: dockerHost()}})
+      const gc = await runDot(['gc', '--stale', '--json', '--root', tmp.root], {env: {DOCKER_HOST: dockerHost() ?? NO_DOCKER_HOST}})
       assert.equal(gc.code, 0, gc.stderr)
       const findings = (JSON.parse(gc.stdout) as {findings: {volume?: string}[]}).findings
       assert.deepEqual(findings.filter((f) => f.volume === volume), [], gc.stdout)
