@@ -240,7 +240,7 @@ function parseHeaders(lines: string[]): Map<string, string> {
     // Obsolete line folding (a line starting with whitespace) and names with spaces are refused.
     if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) throw new ParseError('HPE_INVALID_HEADER_TOKEN', 'invalid header line')
     const name = line.slice(0, colon).toLowerCase()
-    if (name !== 'content-length' && name !== 'transfer-encoding' && name !== 'connection') continue
+    if (name !== 'content-length' && name !== 'transfer-encoding' && name !== 'connection' && name !== 'content-type') continue
     const value = line.slice(colon + 1).trim()
     const seen = headers.get(name)
     if (seen !== undefined && name === 'content-length' && seen !== value) throw new ParseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'conflicting Content-Length headers')
