@@ -28,6 +28,7 @@ describe('lean HTTP server', () => {
         const echo = () => JSON.stringify({method: request.method, url: request.url, body: request.body.toString('utf8'), tooLarge: request.tooLarge})
         if (request.url === '/slow') setTimeout(() => exchange.answer(echo()), 100)
         else if (request.url === '/hold') held.push({exchange})
+        else if (request.url === '/status') exchange.answer(echo(), undefined, 404)
         else exchange.answer(echo())
       },
       onUnreadable: (code) => {
@@ -106,7 +107,47 @@ describe('lean HTTP server', () => {
     client.destroy()
   })
 
-  test('malformed requests get one JSON answer each, then the connection is closed', async () => {
+  test('Expect: 100-continue gets its 100 Continue before the body is sent, then the answer', async () => {
+    const client = await Client.open(socket)
+    client.write('POST /wait HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n')
+    const [interim] = await client.answers(1)
+    assert.match(interim.head, /^HTTP\/1\.1 100 Continue\r\n$/)
+    client.write('body')
+    const answers = await client.answers(2)
+    assert.deepEqual(JSON.parse(answers[1].body), {method: 'POST', url: '/wait', body: 'body', tooLarge: false})
+    // Over the limit, the body is never asked for: the refusal comes at once and the connection closes.
+    const big = await Client.open(socket)
+    big.write('POST /big HTTP/1.1\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n')
+    const [refused] = await big.answers(1)
+    assert.match(refused.head, /^HTTP\/1\.1 200 OK\r\n[\s\S]*Connection: close/)
+    assert.equal(JSON.parse(refused.body).tooLarge, true)
+    await big.waitClosed()
+    client.destroy()
+  })
+
+  test('a refused body with Connection: close is read to its end before the close, so the client gets the answer', async () => {
+    const client = await Client.open(socket)
+    client.write('POST /big HTTP/1.1\r\nContent-Length: 300000\r\nConnection: close\r\n\r\n')
+    const [answer] = await client.answers(1)
+    assert.equal(JSON.parse(answer.body).tooLarge, true)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(client.closed, false, 'closed while the body was still coming (the client would get a reset)')
+    client.write('x'.repeat(300000) + 'POST /after HTTP/1.1\r\nContent-Length: 0\r\n\r\n')
+    await client.waitClosed()
+    assert.equal((await client.answers(1)).length, 1, 'a request after Connection: close was answered')
+  })
+
+  test('HEAD gets the head of the answer and no body; a status given by the handler is sent with its reason', async () => {
+    const client = await Client.open(socket)
+    client.write('HEAD /x HTTP/1.1\r\n\r\nPOST /status HTTP/1.1\r\nContent-Length: 0\r\n\r\n')
+    const text = await client.rawUntil(/\/status[\s\S]*\}$/)
+    const [head, second] = text.split(/(?=HTTP\/1\.1 404)/)
+    assert.match(head, /^HTTP\/1\.1 200 OK\r\nContent-Length: \d+\r\n[\s\S]*\r\n\r\n$/)
+    assert.match(second, /^HTTP\/1\.1 404 Not Found\r\n/)
+    client.destroy()
+  })
+
+  test('malformed requests get one JSON answer each (400, 431 for a head too large), then the connection is closed', async () => {
     const cases: [string, string][] = [
       ['this is not http\r\n\r\n', 'HPE_INVALID_URL'],
       ['P@ST /x HTTP/1.1\r\n\r\n', 'HPE_INVALID_METHOD'],
@@ -125,7 +166,8 @@ describe('lean HTTP server', () => {
       const client = await Client.open(socket)
       client.write(bytes)
       const [answer] = await client.answers(1)
-      assert.match(answer.head, /^HTTP\/1\.1 200 OK\r\n[\s\S]*Connection: close/, JSON.stringify(bytes.slice(0, 40)))
+      const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'
+      assert.match(answer.head, new RegExp(`^HTTP/1\\.1 ${status}\r\n[\\s\\S]*Connection: close`), JSON.stringify(bytes.slice(0, 40)))
       assert.deepEqual(JSON.parse(answer.body), {Err: code}, JSON.stringify(bytes.slice(0, 40)))
       await client.waitClosed()
     }
@@ -136,6 +178,7 @@ describe('lean HTTP server', () => {
     const slow = await Client.open(socket)
     slow.write('POST /x HTTP/1.1\r\nContent-Length: 10\r\n\r\n12')
     const [answer] = await slow.answers(1)
+    assert.match(answer.head, /^HTTP\/1\.1 408 Request Timeout\r\n/)
     assert.deepEqual(JSON.parse(answer.body), {Err: 'HPE_HEADER_TIMEOUT'})
     await slow.waitClosed()
     await new Promise((resolve) => setTimeout(resolve, 400))
@@ -226,6 +269,16 @@ class Client {
       if (this.closed || Date.now() > deadline) throw new Error(`expected ${n} answer(s), got ${JSON.stringify(this.text)}`)
       await this.changed(deadline)
     }
+  }
+
+  /** All text received once it matches `pattern` (waits up to 5 s). */
+  async rawUntil(pattern: RegExp): Promise<string> {
+    const deadline = Date.now() + 5000
+    while (!pattern.test(this.text)) {
+      if (this.closed || Date.now() > deadline) throw new Error(`expected ${pattern}, got ${JSON.stringify(this.text)}`)
+      await this.changed(deadline)
+    }
+    return this.text
   }
 
   async waitClosed(): Promise<void> {

@@ -13,6 +13,10 @@ export interface Exchange {
   answer(json: string, delivered?: (ok: boolean) => void, status?: number): void
 }
 
+const REASONS: Record<number, string> = {200: 'OK', 400: 'Bad Request', 404: 'Not Found', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error'}
+/** The status of a refusal of bytes that cannot be framed, by llhttp error name (clients see the JSON body too). */
+const UNREADABLE_STATUS: Record<string, number> = {HPE_HEADER_OVERFLOW: 431, HPE_HEADER_TIMEOUT: 408}
+
 export interface LeanServerOptions {
   maxBodyBytes: number
   /** A request whose head or body is not all there this long after its first byte: answered and closed. */
@@ -32,8 +36,9 @@ const MAX_BUFFERED_BYTES = 256 * 1024
  * A unix-socket HTTP/1.1 server for exactly what dockerd sends a plugin: POST (any method is read the
  * same way), a body framed by Content-Length or chunked, keep-alive connections that are never timed
  * out while idle (§9.7), requests on one connection answered one at a time and in order (pipelined
- * ones wait in the buffer). Every answer is status 200 with a JSON body. It replaced node:http, whose
- * request and response objects, header maps and events were most of a no-op round trip's server time.
+ * ones wait in the buffer), `Expect: 100-continue` honoured. Every answer has a JSON body (HEAD: its
+ * head only). It replaced node:http, whose request and response objects, header maps and events were
+ * most of a no-op round trip's server time.
  */
 export class LeanServer {
   private readonly server: net.Server
@@ -80,6 +85,8 @@ class Connection {
   private done = false
   private timer: NodeJS.Timeout | undefined
   private current: {gone: boolean} | undefined
+  /** Answered with `Connection: close` while its body is still arriving: close once it is read. */
+  private closeAfterBody = false
 
   constructor(
     readonly socket: net.Socket,
@@ -113,6 +120,15 @@ class Connection {
           this.refuse(err.code, err.message)
           return
         }
+        if (this.parser.continuePending) {
+          // Sent before the body is read, as Go's server does; a client that already sent it ignores it.
+          this.parser.continuePending = false
+          this.socket.write('HTTP/1.1 100 Continue\r\n\r\n')
+        }
+        if (this.closeAfterBody) {
+          if (request || !this.parser.draining) this.finish()
+          if (request) return
+        }
         if (!request) break
         this.dispatch(request)
       }
@@ -139,11 +155,15 @@ class Connection {
         if (state.gone || this.socket.destroyed || !this.socket.writable) {
           delivered?.(false)
         } else {
-          const close = !keepAlive || this.server.closing
-          const head = `HTTP/1.1 ${status === 200 ? '200 OK' : `${status} Internal Server Error`}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nContent-Type: ${CONTENT_TYPE}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`
-          if (delivered) this.socket.write(head + json, (err) => delivered(!err))
-          else this.socket.write(head + json)
-          if (close) this.finish()
+          // A body over the limit that the client holds back for a 100 Continue will never come: close.
+          const close = !keepAlive || this.server.closing || (request.tooLarge && request.expectContinue)
+          const head = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nContent-Type: ${CONTENT_TYPE}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`
+          const whole = request.method === 'HEAD' ? head : head + json
+          if (delivered) this.socket.write(whole, (err) => delivered(!err))
+          else this.socket.write(whole)
+          // Closing while a refused body still arrives would reset the client before it reads the answer.
+          if (close && this.parser.draining && !request.expectContinue) this.closeAfterBody = true
+          else if (close) this.finish()
         }
         this.busy = false
         if (this.gone) this.finish()
@@ -174,9 +194,12 @@ class Connection {
   /** Unreadable bytes: one JSON answer, then the connection closes (what follows cannot be framed). */
   private refuse(code: string, message: string): void {
     if (this.done) return
+    // The connection already had its last answer: what follows is not answered.
+    if (this.closeAfterBody) return this.finish()
     const json = this.server.options.onUnreadable(code, message)
     if (this.socket.writable) {
-      this.socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`)
+      const status = UNREADABLE_STATUS[code] ?? 400
+      this.socket.write(`HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`)
     }
     this.finish()
   }

@@ -21,6 +21,8 @@ export interface ParsedRequest {
   body: Buffer
   /** The body went over the limit: `body` is empty, the rest of it is read and dropped. */
   tooLarge: boolean
+  /** `Expect: 100-continue` (HTTP/1.1): the client may hold its body back until told to send it. */
+  expectContinue: boolean
 }
 
 export class ParseError extends Error {
@@ -47,11 +49,14 @@ const EMPTY = Buffer.alloc(0)
 export class RequestParser {
   private buf: Buffer = EMPTY
   private state: State = 'head'
-  private current: {method: string; url: string; keepAlive: boolean; contentType?: string; chunks: Buffer[]; size: number; tooLarge: boolean} | undefined
+  private current: {method: string; url: string; keepAlive: boolean; contentType?: string; expectContinue: boolean; chunks: Buffer[]; size: number; tooLarge: boolean} | undefined
   /** Body bytes (or bytes of the current chunk) still to come. */
   private remaining = 0
   /** A too-large request already handed out, whose body is still being consumed. */
   private emitted = false
+
+  /** A head asking for `100 Continue` was just read and its body is still to come: the server sends it. */
+  continuePending = false
 
   constructor(private readonly maxBody: number) {}
 
@@ -67,6 +72,11 @@ export class RequestParser {
   /** Whether the request being read has a complete head (its endpoint is known). */
   get inBody(): string | undefined {
     return this.state !== 'head' && !this.emitted ? this.current?.url : undefined
+  }
+
+  /** A body is being read (or dropped, once over the limit). */
+  get draining(): boolean {
+    return this.state !== 'head'
   }
 
   /** Bytes buffered and not parsed yet. */
@@ -159,7 +169,8 @@ export class RequestParser {
     const headers = parseHeaders(lines)
     const connection = (headers.get('connection') ?? '').toLowerCase().split(',').map((t) => t.trim())
     const keepAlive = minor === 1 ? !connection.includes('close') : connection.includes('keep-alive')
-    this.current = {method, url, keepAlive, contentType: headers.get('content-type'), chunks: [], size: 0, tooLarge: false}
+    const expectContinue = minor === 1 && (headers.get('expect') ?? '').toLowerCase() === '100-continue'
+    this.current = {method, url, keepAlive, contentType: headers.get('content-type'), expectContinue, chunks: [], size: 0, tooLarge: false}
     this.emitted = false
     const te = headers.get('transfer-encoding')
     const cl = headers.get('content-length')
@@ -168,6 +179,7 @@ export class RequestParser {
       if (cl !== undefined) throw new ParseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'both Content-Length and Transfer-Encoding')
       if (te.toLowerCase().split(',').pop()?.trim() !== 'chunked') throw new ParseError('HPE_INVALID_TRANSFER_ENCODING', `unsupported Transfer-Encoding ${JSON.stringify(te)}`)
       this.state = 'chunk-size'
+      this.continuePending = expectContinue
       return 'again'
     }
     if (cl === undefined) return this.finish()
@@ -179,6 +191,7 @@ export class RequestParser {
       this.emitted = true
       return this.request(EMPTY)
     }
+    this.continuePending = expectContinue && this.remaining > 0
     return 'again'
   }
 
@@ -210,12 +223,12 @@ export class RequestParser {
     if (emitted) return 'again'
     // Copied out: the chunks are views of socket buffers that the next requests share.
     const body = current.chunks.length === 1 ? Buffer.from(current.chunks[0]) : Buffer.concat(current.chunks)
-    return {method: current.method, url: current.url, keepAlive: current.keepAlive, contentType: current.contentType, body, tooLarge: false}
+    return {method: current.method, url: current.url, keepAlive: current.keepAlive, contentType: current.contentType, body, tooLarge: false, expectContinue: current.expectContinue}
   }
 
   private request(body: Buffer): ParsedRequest {
     const current = this.current!
-    return {method: current.method, url: current.url, keepAlive: current.keepAlive, contentType: current.contentType, body, tooLarge: current.tooLarge}
+    return {method: current.method, url: current.url, keepAlive: current.keepAlive, contentType: current.contentType, body, tooLarge: current.tooLarge, expectContinue: current.expectContinue}
   }
 }
 
@@ -240,7 +253,7 @@ function parseHeaders(lines: string[]): Map<string, string> {
     // Obsolete line folding (a line starting with whitespace) and names with spaces are refused.
     if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) throw new ParseError('HPE_INVALID_HEADER_TOKEN', 'invalid header line')
     const name = line.slice(0, colon).toLowerCase()
-    if (name !== 'content-length' && name !== 'transfer-encoding' && name !== 'connection' && name !== 'content-type') continue
+    if (name !== 'content-length' && name !== 'transfer-encoding' && name !== 'connection' && name !== 'content-type' && name !== 'expect') continue
     const value = line.slice(colon + 1).trim()
     const seen = headers.get(name)
     if (seen !== undefined && name === 'content-length' && seen !== value) throw new ParseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'conflicting Content-Length headers')
