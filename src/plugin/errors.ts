@@ -8,6 +8,14 @@ export class RequestError extends DotError {
   }
 }
 
+/** A path that is no endpoint of the protocol: 404, the status dockerd reads as "not implemented". */
+export class UnknownEndpointError extends RequestError {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UnknownEndpointError'
+  }
+}
+
 /**
  * The one place a failure becomes protocol: `{"Err": message}`, status 200 to dockerd (which shows the
  * message as is). Codes other than `internal` are the caller's mistake or a normal state (not found,

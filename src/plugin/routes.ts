@@ -93,8 +93,8 @@ export const ROUTES: Record<string, Route> = {
     async handle(store, body) {
       const name = requestName(body)
       const volume = await store.get(name)
-      // Not mounted: no Mountpoint key at all (dockerd reads that as ""), never a path that is not an overlay.
-      return {response: volume.mountpoint ? {Mountpoint: volume.mountpoint} : ({} satisfies MountpointResponse)}
+      // Not mounted: "" (as go-plugins-helpers' PathResponse always has the key), never a path that is not an overlay.
+      return {response: {Mountpoint: volume.mountpoint ?? ''} satisfies MountpointResponse}
     },
   },
 

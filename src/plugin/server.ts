@@ -6,7 +6,7 @@ import type {Logger} from '../core/logger.js'
 import type {VolumeStore} from '../core/volume/store.js'
 import {MAX_BODY_BYTES, parseBody, type RawBody} from './body.js'
 import {errorStatus} from './error-status.js'
-import {RequestError, isUserError, toDotError} from './errors.js'
+import {UnknownEndpointError, isUserError, toDotError} from './errors.js'
 import {type Exchange, LeanServer} from './http/lean-server.js'
 import type {ParsedRequest} from './http/request-parser.js'
 import {ROUTES, type RouteResult} from './routes.js'
@@ -103,7 +103,7 @@ export class PluginServer {
     try {
       const route = ROUTES[endpoint]
       if (!route) {
-        throw new RequestError(`unknown endpoint ${JSON.stringify(endpoint)}; this plugin answers /Plugin.Activate and /VolumeDriver.{Create,Remove,Mount,Unmount,Path,Get,List,Capabilities}`)
+        throw new UnknownEndpointError(`unknown endpoint ${JSON.stringify(endpoint)}; this plugin answers /Plugin.Activate and /VolumeDriver.{Create,Remove,Mount,Unmount,Path,Get,List,Capabilities}`)
       }
       const body = route.needsBody || raw.tooLarge ? parseBody(raw) : {}
       const result = await route.handle(this.store, body)
@@ -126,7 +126,7 @@ export class PluginServer {
       const error = toDotError(err)
       const response: ErrResponse = {Err: error.message}
       outcome = isUserError(error.code) ? 'refused' : 'error'
-      exchange.answer(JSON.stringify(response), undefined, errorStatus(request.contentType))
+      exchange.answer(JSON.stringify(response), undefined, errorStatus(error, request.contentType))
       this.logRequest(endpoint, raw.text, response, started)
       if (!isUserError(error.code)) {
         this.logger.error(`${endpoint}: ${error.message}`)

@@ -72,7 +72,7 @@ describe('dot serve: volumes through the plugin', rootOnly(), () => {
 
     assert.deepEqual(await ok('/VolumeDriver.Unmount', {Name: 'happy', ID: id}), {})
     assert.equal(overlaysOn(mountpoint as string), 0)
-    assert.deepEqual(await ok('/VolumeDriver.Path', {Name: 'happy'}), {})
+    assert.deepEqual(await ok('/VolumeDriver.Path', {Name: 'happy'}), {Mountpoint: ''})
     // The change persisted in the upper layer; the base is untouched.
     assert.equal(fs.readFileSync(path.join(tmp.root, 'happy', 'upper', 'new.txt'), 'utf8'), 'written through the volume\n')
     assert.deepEqual(fs.readdirSync(base).sort(), ['dir', 'hello.txt'])

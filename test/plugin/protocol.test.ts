@@ -107,9 +107,12 @@ describe('dot serve: protocol edges', () => {
     assertErr(await serve.call('/VolumeDriver.Path', {Name: 'ghost'}), /no such volume: ghost/)
   })
 
-  test('an unknown endpoint answers 200 with an Err', async () => {
-    assertErr(await serve.call('/NetworkDriver.GetCapabilities', {}), /unknown endpoint "\/NetworkDriver.GetCapabilities"/)
-    assertErr(await serve.call('/', undefined), /unknown endpoint/)
+  test('an unknown endpoint answers 404 (what dockerd reads as "not implemented") with an Err', async () => {
+    for (const [endpoint, headers] of [['/NetworkDriver.GetCapabilities', {}], ['/', {'Content-Type': 'application/json'}]] as const) {
+      const answer = await serve.call(endpoint, {}, {headers})
+      assert.equal(answer.status, 404)
+      assert.match(answer.json.Err as string, /unknown endpoint/)
+    }
   })
 
   test('a body over 1 MiB is refused with an Err, and the server keeps answering', async () => {
@@ -125,9 +128,9 @@ describe('dot serve: protocol edges', () => {
     assert.match(answer, /larger than 1048576 bytes/)
   })
 
-  test('bytes that are not HTTP still get a JSON answer', async () => {
+  test('bytes that are not HTTP still get a JSON answer (400)', async () => {
     const answer = await rawRequest(socket, 'this is not http\r\n\r\n', '')
-    assert.match(answer, /^HTTP\/1.1 200 OK/)
+    assert.match(answer, /^HTTP\/1.1 400 Bad Request/)
     assert.match(answer, /\{"Err":"unreadable HTTP request \(HPE_[A-Z_]+\)/)
     assert.equal((await serve.call('/VolumeDriver.Capabilities', {})).status, 200)
   })
@@ -159,7 +162,7 @@ describe('dot serve: protocol edges', () => {
     assert.equal(volume.Mountpoint, undefined)
     assert.match(volume.CreatedAt as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/)
     assert.deepEqual(volume.Status, {base, volatile: true, mounted: false, activeMounts: {}, upper: path.join(tmp.root, 'Echo.1', 'upper')})
-    assert.deepEqual((await serve.call('/VolumeDriver.Path', {Name: 'Echo.1'})).json, {})
+    assert.deepEqual((await serve.call('/VolumeDriver.Path', {Name: 'Echo.1'})).json, {Mountpoint: ''})
     assert.deepEqual((await serve.call('/VolumeDriver.List', {})).json, {Volumes: [{Name: 'Echo.1'}]})
   })
 
