@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {type ChildProcess, spawn} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -7,6 +7,7 @@ import {after, before, describe, test} from 'node:test'
 
 import {overlaysInUse} from '../../src/core/repair/kernel-usage.js'
 import {VolumeStore} from '../../src/core/volume/store.js'
+import {inNamespace as inNamespaceOf, killAll} from '../helpers/namespace.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
 
@@ -40,18 +41,7 @@ describe('overlaysInUse: every mount namespace, from /proc', rootOnly(), () => {
     tmp.cleanup()
   })
 
-  /** A process in a new mount namespace that runs `script` and then sleeps; resolves once it is ready. */
-  const inNamespace = async (script: string): Promise<ChildProcess> => {
-    const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `${script} && echo ready && exec sleep 600`], {stdio: ['ignore', 'pipe', 'pipe']})
-    children.push(child)
-    let err = ''
-    child.stderr!.on('data', (d) => (err += d))
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (d) => String(d).includes('ready') && resolve())
-      child.on('exit', (code) => reject(new Error(`unshare exited ${code}: ${err}`)))
-    })
-    return child
-  }
+  const inNamespace = (script: string) => inNamespaceOf(script, children)
 
   test('a namespace binding the overlay elsewhere uses it; one that only inherited the mountpoint does not', async () => {
     const target = path.join(tmp.dir, 'container-target')
@@ -67,11 +57,7 @@ describe('overlaysInUse: every mount namespace, from /proc', rootOnly(), () => {
   })
 
   test('once that process is gone, no one uses it', async () => {
-    for (const child of children.splice(0)) {
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGKILL')
-      await exited
-    }
+    await killAll(children)
     assert.deepEqual([...(await overlaysInUse(store.layout, ['held', 'inherited', 'idle'])).users.keys()], [])
   })
 

@@ -8,6 +8,7 @@ import {NotARecordError} from '../disk/record-file.js'
 import {dropRecords, isDockerMountId, readRecords} from '../disk/records.js'
 import {errnoCode, inUse, invalid} from '../errors.js'
 import {waitForRecovers} from '../recover/upper-guard.js'
+import {overlaysInUse} from '../repair/kernel-usage.js'
 import type {StoreContext} from './context.js'
 import {teardown} from './teardown.js'
 
@@ -20,7 +21,9 @@ import {teardown} from './teardown.js'
  * of its own references the volume, so records of dockerd's mount IDs (64 hex digits) are stale by its
  * word (an Unmount that failed half way, or one it never sent) and do not refuse it. They are dropped
  * as far as they can be (one that cannot be, EPERM, goes with the trash, for `dot gc`), and the
- * overlay is unmounted, never detached: a view still busy on the host refuses the Remove (busy).
+ * overlay is unmounted, never detached: a view still busy on the host refuses the Remove (busy). Its
+ * word covers only its own containers: while the kernel shows another mount namespace holding the
+ * overlay (a Podman container, say: issue 14), the Remove is refused as in use.
  * Records of any other ID (`manual`, made by `dot mount`) refuse it, as every record refuses `dot rm`.
  */
 export async function removeVolume(ctx: StoreContext, name: string, options: {force?: boolean; byDocker?: boolean} = {}): Promise<void> {
@@ -56,6 +59,7 @@ export async function removeVolume(ctx: StoreContext, name: string, options: {fo
         mounts: Object.fromEntries(records),
       })
     }
+    if (vouched) await refuseIfHeldElsewhere(ctx, name)
     // Drop the records before unmounting (records mean use), then make sure nothing is mounted inside
     // the directory about to be deleted: deleting through a live overlay would write whiteouts. The
     // mount-only directories go with the rest, in the background deletion of the trash.
@@ -76,6 +80,14 @@ export async function removeVolume(ctx: StoreContext, name: string, options: {fo
     ctx.background.deleteTrash(trash)
     ctx.logger.info(`removed volume "${name}"`)
   })
+}
+
+/** dockerd vouches for its own containers only: a mount of the overlay in any other namespace is a user. */
+async function refuseIfHeldElsewhere(ctx: StoreContext, name: string): Promise<void> {
+  const users = (await overlaysInUse(ctx.layout, [name])).users.get(name)
+  if (!users?.length) return
+  const where = users.map((u) => `pid ${u.pid} at ${u.mountpoint}`).join(', ')
+  throw inUse(`volume "${name}" is in use: its overlay is mounted in ${users.length} other mount namespace${users.length === 1 ? '' : 's'} (${where}); stop what uses it first`, {name})
 }
 
 /** dockerd's stale records, for its Remove: one that cannot be deleted (EPERM) is left for the trash. */
