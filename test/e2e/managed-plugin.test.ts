@@ -110,6 +110,20 @@ describe('e2e: the managed Docker plugin (npm run plugin)', skipUnlessMandatory(
     assert.deepEqual(snapshot(base), pristine, 'the base changed')
   })
 
+  test('start-up repair runs inside the plugin as in dot serve: a record left while it was down is dropped at enable', async () => {
+    await dockerd.dockerOk(['plugin', 'disable', '-f', plugin])
+    // As a crash leaves it: a record of a mount whose overlay is gone (disable unmounted everything).
+    const id = randomBytes(32).toString('hex')
+    fs.writeFileSync(path.join(await propagatedRoot(), volume, 'activemounts', id), '{"UsageCount": 1}\n')
+    await dockerd.dockerOk(['plugin', 'enable', plugin])
+    const repaired = new RegExp(`reconcile: volume \\\\?"${volume}\\\\?": 1 mount record\\(s\\) \\(${id}\\) but no overlay mounted`)
+    const log = () => fs.readFileSync(path.join(dockerd.runDir, 'dockerd.log'), 'utf8')
+    for (let waited = 0; !repaired.test(log()) && waited < 15_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.match(log(), repaired)
+    assert.ok(!fs.existsSync(path.join(await propagatedRoot(), volume, 'activemounts', id)), 'the stale record is still there')
+    assert.equal(await run('cat /data/new.txt'), 'new')
+  })
+
   test('a base outside the host directory it was given (DOT_HOST_DIR) is refused with the way to widen it', async () => {
     await dockerd.dockerOk(['plugin', 'disable', '-f', plugin])
     const only = path.dirname(base)

@@ -11,6 +11,7 @@ import {runDot} from '../helpers/run-dot.js'
 import {TempRoot} from '../helpers/temp-root.js'
 import {TEST_IMAGE} from './harness/docker.js'
 import {DotServe} from './harness/dot-serve.js'
+import {callPlugin} from '../plugin/plugin-process.js'
 import {Podman} from './harness/podman.js'
 import {snapshot} from './harness/tree.js'
 
@@ -93,6 +94,17 @@ describe('e2e: Podman with docker-on-top as its volume plugin', skipUnlessMandat
       assert.deepEqual(findings.filter((f) => f.volume === volume), [], gc.stdout)
       assert.equal(overlays().length, 1)
       assert.equal(await podman.podmanOk(['exec', 'pod-b', 'cat', '/data/shared.txt']), 'from-a')
+    }),
+  )
+
+  test(
+    'a Remove as dockerd sends it (docker volume rm, which knows no Podman container) is refused while they use it',
+    withLog(async () => {
+      const answer = await callPlugin(socket, '/VolumeDriver.Remove', {Name: volume})
+      assert.match(String(answer.json.Err), new RegExp(`volume "${volume}" is in use: its overlay is mounted in [2-9] other mount namespaces`))
+      assert.equal(overlays().length, 1)
+      assert.equal(records().length, 1)
+      assert.equal(await podman.podmanOk(['exec', 'pod-a', 'cat', '/data/shared.txt']), 'from-a')
     }),
   )
 
