@@ -21,6 +21,8 @@ ${flagCases}
 }
 
 _${bin}_complete() {
+  # zsh (bashcompinit) numbers array elements from 1, bash from 0: COMP_CWORD counts as bash does.
+  [[ -n \${ZSH_VERSION-} ]] && setopt localoptions ksharrays
   local cur=\${COMP_WORDS[COMP_CWORD]} cmd=\${COMP_WORDS[1]} root=() i
   if (( COMP_CWORD == 1 )); then
     COMPREPLY=($(compgen -W "${commands.map((c) => c.id).join(' ')}" -- "$cur"))
@@ -41,6 +43,12 @@ _${bin}_complete() {
       esac
       ;;
   esac
+  # zsh's compgen (bashcompinit) leaves matching the word to compadd: COMPREPLY holds only matches here too.
+  if [[ -n \${ZSH_VERSION-} ]]; then
+    local w matches=()
+    for w in "\${COMPREPLY[@]}"; do [[ $w == "$cur"* ]] && matches+=("$w"); done
+    COMPREPLY=("\${matches[@]}")
+  fi
 }
 complete -o default -F _${bin}_complete ${bin}
 `
