@@ -4,6 +4,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {DotCommand} from '../cli/base-command.js'
 import {ProgressBar} from '../cli/progress-bar.js'
+import {quotePath} from '../cli/quote-path.js'
 import {type CommitResult, commitVolume} from '../core/changes/commit.js'
 import type {Change} from '../core/diff/changes.js'
 
@@ -47,7 +48,7 @@ export default class Commit extends DotCommand<typeof Commit> {
       bar?.finish()
     }
     if (flags['dry-run']) {
-      if (result.changes.length > 0) this.print(result.changes.map((c) => `${c.kind} ${c.path}`).join('\n'))
+      if (result.changes.length > 0) this.print(result.changes.map((c) => `${c.kind} ${quotePath(c.path)}`).join('\n'))
     } else {
       this.print(`committed ${result.changes.length} change${result.changes.length === 1 ? '' : 's'} of volume "${result.volume}" into ${result.base}${result.resumed ? ' (completing an interrupted commit)' : ''}`)
     }
@@ -56,7 +57,7 @@ export default class Commit extends DotCommand<typeof Commit> {
 }
 
 async function confirm(name: string, changes: Change[]): Promise<boolean> {
-  const shown = changes.slice(0, 20).map((c) => `  ${c.kind} ${c.path}`)
+  const shown = changes.slice(0, 20).map((c) => `  ${c.kind} ${quotePath(c.path)}`)
   if (changes.length > 20) shown.push(`  ... and ${changes.length - 20} more`)
   process.stderr.write(`${shown.join('\n')}\n`)
   const rl = readline.createInterface({input: process.stdin, output: process.stderr})

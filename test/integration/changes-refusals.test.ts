@@ -3,12 +3,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
-import {execa} from 'execa'
 import {pack} from 'tar-stream'
 
 import {VolumeStore} from '../../src/core/volume/store.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
-import {DOT_BIN, parseJson, runDot} from '../helpers/run-dot.js'
+import {parseJson, runDot} from '../helpers/run-dot.js'
 import {TempRoot} from '../helpers/temp-root.js'
 import {statSnapshot} from './recover-tree.js'
 
@@ -125,23 +124,6 @@ describe('reset, commit, export and import refuse what they must', rootOnly(), (
     const forced = await dot('commit', 'v', '--yes', '--force')
     assert.equal(forced.code, 0, forced.stderr)
     assert.equal(fs.readFileSync(path.join(base, 'a.txt'), 'utf8'), 'changed\n')
-  })
-
-  test('commit on a terminal lists the changes and asks; "n" changes nothing, "y" commits', async () => {
-    const mp = await store.mount('v', 'ask')
-    fs.writeFileSync(path.join(mp, 'asked.txt'), 'only with a yes\n')
-    await store.unmount('v', 'ask')
-    const before = unchanged()
-    // script(1) gives the command a terminal; what is piped into script is typed at it.
-    const onTerminal = (answer: string) =>
-      execa('script', ['-q', '-e', '-c', `${process.execPath} ${DOT_BIN} commit v --root ${tmp.root}`, '/dev/null'], {input: `${answer}\n`, reject: false})
-    const no = await onTerminal('n')
-    assert.equal(no.exitCode, 2, no.stdout)
-    assert.match(no.stdout, /A \/asked\.txt[\s\S]*Write these 1 changes of volume "v" into its base\? \[y\/N\][\s\S]*cancelled; nothing was changed/)
-    assert.deepEqual(unchanged(), before)
-    const yes = await onTerminal('y')
-    assert.equal(yes.exitCode, 0, yes.stdout)
-    assert.equal(fs.readFileSync(path.join(base, 'asked.txt'), 'utf8'), 'only with a yes\n')
   })
 
   test('bad usage: missing volume, existing backup file, terminal output, several volumes with --backup', async () => {
