@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {execFileSync} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
@@ -33,6 +34,18 @@ export function containersOnAVolume(e2e: E2E): void {
     await assertReleased(name)
 
     assert.equal(fs.readFileSync(path.join(e2e.layout.upper(name), 'new.txt'), 'utf8'), 'new\n', 'the writes are in the upper layer')
+    assert.deepEqual(snapshot(base), pristine, 'the base is unchanged')
+  }))
+
+  test('docker volume create -o from=LAYER seeds the volume: the layer\'s files and deletions over the base', {timeout: 90_000}, e2e.withLog(async () => {
+    const base = e2e.tmp.base('seeded', BASE_FILES)
+    const pristine = snapshot(base)
+    const content = e2e.tmp.base('seed-layer', {'seeded.txt': 'from the layer\n', '.wh.hello.txt': '', 'sub/added.txt': 'added\n'})
+    const layer = path.join(e2e.tmp.dir, 'seed.tar')
+    execFileSync('tar', ['-C', content, '-cf', layer, '.'])
+    const name = await e2e.createVolume('seeded', {base, from: layer})
+    assert.equal(await e2e.runOk(name, 'cat /data/seeded.txt /data/sub/added.txt /data/sub/nested.txt; test -e /data/hello.txt && echo hello-here; true'), 'from the layer\nadded\nnested')
+    await assertReleased(name)
     assert.deepEqual(snapshot(base), pristine, 'the base is unchanged')
   }))
 
