@@ -4,6 +4,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
+import {dockerHost} from '../../helpers/requirements.js'
+import {parseJson, runDot} from '../../helpers/run-dot.js'
 import {dockerOk} from '../harness/docker.js'
 import type {E2E} from '../harness/e2e.js'
 import {snapshot} from '../harness/tree.js'
@@ -47,6 +49,17 @@ export function containersOnAVolume(e2e: E2E): void {
     assert.equal(await e2e.runOk(name, 'cat /data/seeded.txt /data/sub/added.txt /data/sub/nested.txt; test -e /data/hello.txt && echo hello-here; true'), 'from the layer\nadded\nnested')
     await assertReleased(name)
     assert.deepEqual(snapshot(base), pristine, 'the base is unchanged')
+  }))
+
+  test('dot doctor finds the driver in dockerd\'s list once dockerd has used it', {timeout: 60_000}, e2e.withLog(async () => {
+    const name = await e2e.createVolume('doctor', {base: e2e.tmp.base('doctor', BASE_FILES)})
+    await e2e.runOk(name, 'true')
+    const result = await runDot(['doctor', '--name', e2e.driver, '--socket', e2e.socket, '--root', e2e.tmp.root, '--json'], {env: {DOCKER_HOST: dockerHost()}})
+    const checks = (parseJson(result) as {checks: {id: string; status: string; message: string}[]}).checks
+    const check = (id: string) => checks.find((c) => c.id === id)
+    assert.equal(check('docker')?.status, 'ok', JSON.stringify(check('docker')))
+    assert.match(check('docker')!.message, new RegExp(`lists the volume driver "${e2e.driver}"`))
+    assert.equal(check('socket')?.status, 'ok', JSON.stringify(check('socket')))
   }))
 
   test('a volatile volume forgets a container\'s writes for the next container; the base is unchanged', {timeout: 90_000}, e2e.withLog(async () => {
