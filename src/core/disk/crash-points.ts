@@ -23,10 +23,25 @@
  * | any       | mid record write              | `activemounts/.<id>.*` temp file                          | deleted when the volume is not mounted           |
  * | recover   | (copying)                     | `.recover-<name>-*` with view/ mounted read-only; the     | view detached, entry deleted; the volume itself  |
  * |           |                               | flock on it gone with the process                         | is never touched by a recover                    |
+ * | import    | import:after-extract          | `.tmp-import-<name>-*` with the checked layer/, durable;  | deleted (`.tmp-*` sweep); import again           |
+ * |           |                               | the volume untouched                                      |                                                  |
+ * | import    | import:after-plan             | `.tmp-import-*` with layer/ and apply.json (fsynced)      | the apply finished under the volume's lock       |
+ * | import    | import:entry-trashed          | layer/ part moved into upper/, the rest still in layer/;  | (interrupted-import.ts), then the scratch        |
+ * |           |                               | what upper/ lost kept in trash/                           | deleted; import again changes nothing more       |
+ * | import    | import:after-apply            | upper/ complete; `.tmp-import-*` left over                | deleted (`.tmp-*` sweep)                         |
+ * | reset     | reset:after-backup            | backup layer complete; the volume untouched               | nothing; reset again completes it                |
+ * | reset     | reset:after-exchange          | empty upper/; the old one inside `.tmp-reset-<name>-*`    | deleted (`.tmp-*` sweep): the reset is done      |
+ * | commit    | commit:after-redirects        | commit.json; base has copies at renamed paths; upper/     | reported ("a commit ... was cut off"), left      |
+ * |           |                               | over the base shows what it showed                        | alone: commit again completes it                 |
+ * | commit    | commit:after-deletions        | as above, and what upper/ hides is gone from the base     | as above                                         |
+ * | commit    | commit:after-copy             | as above, and every upper/ entry durable in the base      | as above                                         |
+ * | commit    | commit:entry-removed          | as above, upper/ partly emptied (entries durable first)   | as above                                         |
  *
  * Every row is valid or detectably dirty: records mean use (mount, then record; unrecord, then
  * unmount), and whatever is half made or half deleted lives under a scratch name (disk/layout.ts).
- * test/integration/crash-points.test.ts kills a process at each point and checks the last column.
+ * test/integration/crash-points.test.ts (the store's points) and changes-crash.test.ts (import, reset,
+ * commit) kill a process at each point and check the last column; unit/crash-table.test.ts that every
+ * point has a row here.
  */
 
 /**
