@@ -1,7 +1,7 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import {DEFAULT_ROOT, VolumeStore} from '../core/volume/store.js'
-import type {DotError} from '../core/errors.js'
+import {type DotError, invalid} from '../core/errors.js'
 import {exitCodeFor} from './exit-codes.js'
 import {StdoutGuard} from './stdout-guard.js'
 import {toDotError} from './to-dot-error.js'
@@ -45,6 +45,7 @@ export abstract class DotCommand<T extends typeof Command> extends Command {
       args: this.ctor.args,
       strict: this.ctor.strict,
     })
+    refuseEmptyFlags(flags, UNSET_MEANS_DEFAULT)
     this.flags = flags as DotFlags<T>
     this.args = args as DotArgs<T>
     this.positionals = argv as string[]
@@ -92,6 +93,18 @@ export abstract class DotCommand<T extends typeof Command> extends Command {
   protected print(text: string): void {
     if (!this.jsonEnabled()) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
   }
+}
+
+/** Flags whose "" the core refuses with a message of its own (`option "base" is empty`, `mount ID is empty`). */
+const UNSET_MEANS_DEFAULT = new Set(['base', 'id', 'opt'])
+
+/**
+ * A flag given as "" (`--root "$UNSET"`) is refused: for a path it would be the working directory
+ * (`dot gc --root ""` sweeping it), for `--to`/`--from` stdout or stdin.
+ */
+function refuseEmptyFlags(flags: Record<string, unknown>, own: Set<string>): void {
+  const empty = Object.keys(flags).filter((name) => flags[name] === '' && !own.has(name))
+  if (empty.length > 0) throw invalid(`--${empty[0]} is empty; give a value or leave the flag out`, {flag: empty[0]})
 }
 
 export function errorDocument(error: DotError, exitCode: number): {error: Record<string, unknown>} {

@@ -20,7 +20,7 @@ export interface DotResult {
  */
 export function runDot(
   args: string[],
-  options: {env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; prefix?: string[]} = {},
+  options: {env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; prefix?: string[]; cwd?: string} = {},
 ): Promise<DotResult> {
   const [command, ...commandArgs] = [...(options.prefix ?? []), process.execPath, DOT_BIN, ...args]
   return new Promise((resolve, reject) => {
@@ -28,6 +28,7 @@ export function runDot(
       // `dot gc` asks dockerd: only a daemon a test names (options.env) is ever reached.
       env: {...process.env, NO_COLOR: '1', DOCKER_HOST: NO_DOCKER_HOST, ...options.env},
       stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: options.cwd,
       timeout: options.timeoutMs ?? 60_000,
     })
     let stdout = ''

@@ -1,15 +1,12 @@
-import path from 'node:path'
-
 import type {Layout} from '../disk/layout.js'
 import {validateName} from '../disk/names.js'
-import {refusePseudoFilesystem} from '../kernel/pseudo-fs.js'
-import {realpathOfNearest} from '../kernel/realpath.js'
 import type {Logger} from '../logger.js'
 import {createContext, type StoreContext, type StoreOptions} from './context.js'
 import {createVolume} from './create.js'
 import {mountVolume} from './mount.js'
 import {changesSize, getVolume, listBrief, listVolumes, volumeNames, type Volume} from './read.js'
 import {removeVolume} from './remove.js'
+import {resolveStoreRoot} from './store-root.js'
 import {type UnmountResult, unmountVolume} from './unmount.js'
 
 export type {StoreOptions} from './context.js'
@@ -38,8 +35,7 @@ export class VolumeStore {
 
   /** Opens a store; the root is resolved through symlinks, as the kernel reports mountpoints by real path. */
   static async open(options: StoreOptions): Promise<VolumeStore> {
-    const root = await realpathOfNearest(path.resolve(options.root))
-    refusePseudoFilesystem(root, 'the store root')
+    const root = await resolveStoreRoot(options.root)
     return new VolumeStore({...options, root})
   }
 
