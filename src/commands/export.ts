@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DotCommand} from '../cli/base-command.js'
+import {exitInterrupted, interruptible} from '../cli/interrupt.js'
 import {type ExportResult, exportVolume} from '../core/changes/export.js'
 import {writeLayerFile} from '../core/changes/layer-file.js'
 import {invalid} from '../core/errors.js'
@@ -26,9 +27,12 @@ export default class Export extends DotCommand<typeof Export> {
     if (!flags.to && this.jsonEnabled()) throw invalid('without --to the layer goes to stdout, so --json needs --to FILE')
     if (!flags.to && process.stdout.isTTY) throw invalid('refusing to write a tar archive to a terminal; redirect it (dot export NAME > FILE), pipe it, or use --to FILE')
     const store = await this.openStore()
-    const result = flags.to
-      ? await writeLayerFile(flags.to, (out) => exportVolume(store, this.args.name, out, {to: flags.to}))
-      : await exportVolume(store, this.args.name, process.stdout)
+    const {name} = this.args
+    const left = flags.to ? `nothing was written to ${flags.to}` : 'the layer on stdout is incomplete'
+    const result = await interruptible(
+      (signal) => (flags.to ? writeLayerFile(flags.to, (out) => exportVolume(store, name, out, {to: flags.to, signal})) : exportVolume(store, name, process.stdout, {signal})),
+      (signal) => exitInterrupted('dot export', `${left}; volume "${name}" is unchanged`, signal),
+    )
     for (const warning of result.warnings) this.warnLine(`warning: ${warning}`)
     if (flags.to) this.print(`wrote the changes of volume "${result.volume}" into ${flags.to} (${result.entries} entries)`)
     return result

@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import {Args, Flags} from '@oclif/core'
 
 import {DotCommand} from '../cli/base-command.js'
+import {exitInterrupted, interruptible} from '../cli/interrupt.js'
 import {type ImportResult, importVolume} from '../core/changes/import.js'
 import {errnoCode, invalid, notFound} from '../core/errors.js'
 
@@ -30,11 +31,12 @@ export default class Import extends DotCommand<typeof Import> {
     if (!flags.from && process.stdin.isTTY) throw invalid('refusing to read a layer from a terminal; redirect it (dot import NAME < FILE), pipe it, or use --from FILE')
     const input = flags.from ? openLayer(flags.from) : process.stdin
     const store = await this.openStore()
-    const result = await importVolume(store, this.args.name, input, {
-      allowDevices: flags['allow-devices'],
-      allowLinksOut: flags['allow-links-out'],
-      from: flags.from,
-    })
+    const {name} = this.args
+    const policy = {allowDevices: flags['allow-devices'], allowLinksOut: flags['allow-links-out'], from: flags.from}
+    const result = await interruptible(
+      (signal) => importVolume(store, name, input, {...policy, signal}),
+      (signal) => exitInterrupted('dot import', `volume "${name}" is unchanged`, signal),
+    )
     this.print(`applied ${result.entries} entries onto volume "${result.volume}"`)
     return result
   }

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {DotCommand} from '../cli/base-command.js'
 import {ProgressBar} from '../cli/progress-bar.js'
+import {exitInterrupted, interruptible} from '../cli/interrupt.js'
 import {quotePath} from '../cli/quote-path.js'
 import {invalid} from '../core/errors.js'
 import {type RecoverResult, recoverToDirectory, recoverToTar} from '../core/recover/recover.js'
@@ -40,29 +41,21 @@ export default class Recover extends DotCommand<typeof Recover> {
     const store = await VolumeStore.open({root: this.flags.root})
     const bar = ProgressBar.enabled() ? new ProgressBar(`recovering ${this.args.name}`) : undefined
     const options = {changesOnly: flags['changes-only'], force: flags.force, progress: bar && ((done: number, total: number) => bar.update(done, total))}
-    // Ctrl-C or a SIGTERM stops the copy but still unmounts the temporary view (no leftover for gc).
-    const abort = new AbortController()
-    let signalled: NodeJS.Signals | undefined
-    const onSignal = (signal: NodeJS.Signals) => {
-      signalled = signal
-      abort.abort()
+    // Ctrl-C or a SIGTERM stops the copy but still unmounts the temporary view (no leftover for gc);
+    // --to then fails as the core reports it (exit 1).
+    const {name} = this.args
+    const onInterrupt = (signal: NodeJS.Signals) => {
+      bar?.finish()
+      if (flags.tar) exitInterrupted('dot recover', `the archive on stdout is incomplete and volume "${name}" is unchanged`, signal)
     }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
     let result: RecoverResult
     try {
-      const run = {...options, signal: abort.signal}
-      result = flags.tar ? await recoverToTar(store.context, this.args.name, process.stdout, run) : await recoverToDirectory(store.context, this.args.name, flags.to!, run)
+      result = await interruptible((signal) => {
+        const run = {...options, signal}
+        return flags.tar ? recoverToTar(store.context, name, process.stdout, run) : recoverToDirectory(store.context, name, flags.to!, run)
+      }, onInterrupt)
     } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
       bar?.finish()
-      if (flags.tar && signalled) {
-        // The view is unmounted by now. Exit at once: the archive is cut short anyway, and a stalled
-        // reader would hold oclif's final stdout flush until its timeout.
-        process.stderr.write(`dot recover: interrupted; the archive on stdout is incomplete and volume "${this.args.name}" is unchanged\n`)
-        process.exit(128 + (signalled === 'SIGINT' ? 2 : 15))
-      }
     }
     if (!this.jsonEnabled()) {
       for (const warning of result.warnings) process.stderr.write(`dot recover: warning: ${warning}\n`)

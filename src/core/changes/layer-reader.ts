@@ -30,9 +30,11 @@ export async function extractLayer(input: Readable, dir: string, policy: LayerPo
   const {extract} = await import('tar-stream')
   const parser = extract()
   let refusal: Error | undefined
+  // A refusal stops the reading too: a writer that stalls (a stdin left open) must not hold the import.
   const refuse = (err: Error) => {
     refusal ??= err
     tar.child.kill()
+    input.destroy()
   }
   const parsed = new Promise<void>((resolve) => {
     parser.on('entry', (header, stream, next) => {
@@ -56,7 +58,9 @@ export async function extractLayer(input: Readable, dir: string, policy: LayerPo
   signal?.addEventListener('abort', stop)
   try {
     const parserIn = parser as unknown as Writable
-    await feed(input, [tar.child.stdin!, parserIn], () => refusal !== undefined)
+    await feed(input, [tar.child.stdin!, parserIn], () => refusal !== undefined).catch((err: Error) => {
+      if (refusal === undefined) throw err
+    })
     parserIn.end()
     await parsed
     tar.child.stdin!.end()
