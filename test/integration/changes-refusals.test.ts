@@ -114,6 +114,26 @@ describe('reset, commit, export and import refuse what they must', rootOnly(), (
     }
   })
 
+  test('commit, export and import refuse a base that became a symlink into the root (exit 2), nothing changed', async () => {
+    const swapped = tmp.base('swapped', {'s.txt': 's\n'})
+    await store.create('sw', {base: swapped})
+    fs.writeFileSync(path.join(store.layout.upper('sw'), 'change.txt'), 'change\n')
+    fs.writeFileSync(file('sw-layer.tar'), await layer([ok]))
+    fs.rmSync(swapped, {recursive: true})
+    fs.symlinkSync(store.layout.upper('v'), swapped) // commit would write into another volume's changes
+    const before = {v: statSnapshot(store.layout.upper('v')), sw: statSnapshot(store.layout.upper('sw'))}
+    for (const args of [['commit', 'sw', '--yes'], ['export', 'sw', '--to', file('sw.tar')], ['import', 'sw', '--from', file('sw-layer.tar')]]) {
+      const refused = await dot(...args)
+      assert.equal(refused.code, 2, `dot ${args.join(' ')}: ${refused.stderr}`)
+      assert.match(refused.stderr, /base ".*swapped" of volume "sw" is inside the docker-on-top root/)
+      assert.deepEqual({v: statSnapshot(store.layout.upper('v')), sw: statSnapshot(store.layout.upper('sw'))}, before, `dot ${args.join(' ')} changed nothing`)
+      assert.ok(!fs.existsSync(file('sw.tar')))
+      noScratch()
+    }
+    fs.rmSync(swapped)
+    await store.remove('sw')
+  })
+
   test('commit refuses a base that changed under the change (exit 4) unless --force', async () => {
     fs.writeFileSync(path.join(base, 'a.txt'), 'written into the base behind the volume\n')
     const before = unchanged()

@@ -6,11 +6,12 @@ import {OverlayXattrs} from '../kernel/overlay-xattrs.js'
 import {DotError} from '../errors.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
+import {checkBase} from '../volume/base-check.js'
 import type {VolumeStore} from '../volume/store.js'
 import {writeBaseBackup} from './commit-backup.js'
 import {copyUpperIntoBase, deleteHidden, emptyUpper, resolveRedirects} from './commit-phases.js'
 import {writeDurably} from './durable.js'
-import {checkBase, refuseInUse, requireRoot} from './guards.js'
+import {refuseInUse, requireRoot} from './guards.js'
 import {lstatIfAny} from './fs-calls.js'
 import {lockedScratch} from './scratch.js'
 
@@ -56,7 +57,7 @@ export async function commitVolume(store: VolumeStore, name: string, options: Co
   validateName(name)
   requireRoot('dot commit')
   const meta = await readMetadata(store.layout.metadata(name), name)
-  await checkBase(name, meta.base)
+  await checkBase(meta.base, store.root, name)
   const base = meta.base
   return store.withVolumeLock(name, async () => {
     await refuseInUse(store, name)

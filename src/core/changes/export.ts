@@ -5,11 +5,12 @@ import type {Writable} from 'node:stream'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {readOnlyOverlayMount} from '../kernel/overlay-options.js'
+import {checkBase} from '../volume/base-check.js'
 import type {VolumeStore} from '../volume/store.js'
 import type {Mounter} from '../kernel/mounter.js'
 import {type LayerPlan, planLayer} from './layer-plan.js'
 import {writeLayer} from './layer-writer.js'
-import {checkBase, requireRoot} from './guards.js'
+import {requireRoot} from './guards.js'
 import {lockedScratch} from './scratch.js'
 
 export interface ExportResult {
@@ -60,7 +61,7 @@ export async function exportVolume(store: VolumeStore, name: string, out: Writab
   validateName(name)
   const meta = await readMetadata(store.layout.metadata(name), name)
   requireRoot('dot export')
-  await checkBase(name, meta.base)
+  await checkBase(meta.base, store.root, name)
   const volume = await store.get(name)
   const warnings: string[] = []
   if (volume.mounted) warnings.push(`volume "${name}" is mounted: its changes may move while they are read, so the layer may be inconsistent`)

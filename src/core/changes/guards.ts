@@ -1,6 +1,4 @@
-import fs from 'node:fs/promises'
-
-import {DotError, errnoCode, inUse, invalid, wrap} from '../errors.js'
+import {DotError, inUse} from '../errors.js'
 import type {VolumeStore} from '../volume/store.js'
 
 /** The checks every change operation starts with. */
@@ -9,16 +7,6 @@ export function requireRoot(what: string): void {
   if (process.geteuid?.() !== 0) {
     throw new DotError('unsupported', `${what} must run as root: overlayfs keeps its whiteouts and opaque-directory marks where only root can read and write them`)
   }
-}
-
-export async function checkBase(name: string, base: string): Promise<void> {
-  try {
-    if ((await fs.stat(base)).isDirectory()) return
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw invalid(`base "${base}" of volume "${name}" does not exist`, {name, base})
-    throw wrap(`checking base "${base}" of volume "${name}"`, err)
-  }
-  throw invalid(`base "${base}" of volume "${name}" is not a directory`, {name, base})
 }
 
 export async function refuseInUse(store: VolumeStore, name: string): Promise<void> {

@@ -9,10 +9,11 @@ import {busy} from '../errors.js'
 import {tryLockDir} from '../kernel/flock.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
+import {checkBase} from '../volume/base-check.js'
 import type {VolumeStore} from '../volume/store.js'
 import {applyLayer, type DirTimes, planApply} from './apply-layer.js'
 import {writeDurably} from './durable.js'
-import {checkBase, refuseInUse, requireRoot} from './guards.js'
+import {refuseInUse, requireRoot} from './guards.js'
 import {copyDirMetadata, syncFileSystem} from './fs-calls.js'
 import type {LayerPolicy} from './layer-check.js'
 import {extractLayer, type ExtractResult} from './layer-reader.js'
@@ -74,7 +75,7 @@ export async function prepareImport(store: VolumeStore, name: string, input: Rea
   validateName(name)
   requireRoot('dot import')
   const meta = await readMetadata(store.layout.metadata(name), name)
-  await checkBase(name, meta.base)
+  await checkBase(meta.base, store.root, name)
   await refuseInUse(store, name)
   return extractForImport(store, name, input, options)
 }
