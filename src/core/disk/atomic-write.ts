@@ -21,8 +21,8 @@ export function writeFileAtomic(file: string, data: string, options: {mode?: num
 
 /** fsyncs a file or a directory: its data, or the entries it holds, reach the disk. */
 export async function syncPath(p: string): Promise<void> {
-  // Only the fsync waits on the disk, so only it goes to the thread pool: open and close are µs each
-  // on the local root, where a pool round trip costs ~0.1 ms.
+  // Only the fsync waits on the disk, so only it goes to the thread pool: open and close on the local
+  // root are quicker than a round trip through the pool.
   const fd = openSync(p, 'r')
   try {
     await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())))

@@ -64,8 +64,8 @@ export async function volumeNames(ctx: StoreContext): Promise<string[]> {
   ctx.namesCache = undefined
   let entries
   try {
-    // A small root is read synchronously (tens of µs) rather than through a thread-pool round trip;
-    // a large one (10,000 volumes: ~7 ms) in the pool, so that other requests are not held up.
+    // A small root is read synchronously, quicker than a thread-pool round trip; a large one in the
+    // pool, so that other requests are not held up (figures in BENCHMARKS.md).
     entries = (ctx.lastListingSize ?? 0) <= SYNC_LISTING_MAX ? readdirSync(root, {withFileTypes: true}) : await fs.readdir(root, {withFileTypes: true})
     ctx.lastListingSize = entries.length
   } catch (err) {
@@ -89,8 +89,8 @@ export async function volumeNames(ctx: StoreContext): Promise<string[]> {
 /** Names with their mountpoint when mounted: what the plugin's List needs, without reading each volume. */
 export async function listBrief(ctx: StoreContext): Promise<{name: string; mountpoint?: string}[]> {
   const names = await volumeNames(ctx)
-  // A few volumes are checked one by one (a stat each, ~12 µs here): rendering /proc/self/mountinfo
-  // costs the kernel ~250 µs on this machine however few mounts it lists.
+  // A few volumes are checked one by one (a stat each): rendering /proc/self/mountinfo costs the kernel
+  // more than several stats however few mounts it lists.
   if (names.length <= FEW_VOLUMES) {
     return names.map((name) => {
       const mountpoint = ctx.layout.mountpoint(name)

@@ -1,5 +1,5 @@
 /**
- * An incremental parser for the part of HTTP/1.1 that dockerd speaks to a plugin (PROTOCOL.md §1):
+ * An incremental parser for the part of HTTP/1.1 that dockerd speaks to a plugin (docs/plugin-protocol.md §1.5):
  * a request line, headers, and a body framed by Content-Length or chunked transfer coding. Pipelined
  * requests are taken one after another from the same buffer. Anything it cannot frame safely is a
  * ParseError (the connection is answered once and closed); llhttp's error names are kept.
