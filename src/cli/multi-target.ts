@@ -47,6 +47,17 @@ export function targetNames(positionals: string[]): string[] {
   return positionals
 }
 
+/**
+ * After forEachTarget: one line per failure through `warn`, the exit code set, and the `errors` of the
+ * `--json` document with its top-level `error` (the most severe) when some targets failed.
+ */
+export function settleTargets(results: TargetResults<unknown>, warn: (message: string) => void): {errors: TargetError[]; error?: TargetError} {
+  for (const error of results.errors) warn(error.message)
+  process.exitCode = results.exitCode
+  const worst = worstError(results.errors)
+  return {errors: results.errors, ...(worst ? {error: worst} : {})}
+}
+
 /** The top-level `error` of a `--json` document when some targets failed: the most severe one. */
 export function worstError(errors: TargetError[]): TargetError | undefined {
   return errors.reduce<TargetError | undefined>((worst, e) => (worst === undefined || e.exitCode > worst.exitCode ? e : worst), undefined)

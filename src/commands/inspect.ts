@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {DotCommand} from '../cli/base-command.js'
-import {forEachTarget, targetNames, worstError} from '../cli/multi-target.js'
+import {forEachTarget, settleTargets, targetNames} from '../cli/multi-target.js'
 import {reportVolume} from '../cli/volume-report.js'
 
 export default class Inspect extends DotCommand<typeof Inspect> {
@@ -15,11 +15,9 @@ export default class Inspect extends DotCommand<typeof Inspect> {
   async run() {
     const store = await this.openStore()
     const results = await forEachTarget(targetNames(this.positionals), async (name) => reportVolume(store, await store.get(name)))
-    process.exitCode = results.exitCode
     // Always JSON for humans too (docker prints the array it found, then the errors on stderr).
     this.print(JSON.stringify(results.done, null, 2))
-    for (const error of results.errors) this.warnLine(error.message)
-    const worst = worstError(results.errors)
-    return worst ? {volumes: results.done, errors: results.errors, error: worst} : results.done
+    const settled = settleTargets(results, (message) => this.warnLine(message))
+    return settled.error ? {volumes: results.done, ...settled} : results.done
   }
 }

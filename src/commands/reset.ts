@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DotCommand} from '../cli/base-command.js'
-import {forEachTarget, targetNames, worstError} from '../cli/multi-target.js'
+import {forEachTarget, settleTargets, targetNames} from '../cli/multi-target.js'
 import {invalid} from '../core/errors.js'
 import {resetVolume} from '../core/changes/reset.js'
 
@@ -30,9 +30,6 @@ export default class Reset extends DotCommand<typeof Reset> {
       this.print(name)
       return result
     })
-    for (const error of results.errors) this.warnLine(error.message)
-    process.exitCode = results.exitCode
-    const worst = worstError(results.errors)
-    return {reset: results.done, errors: results.errors, ...(worst ? {error: worst} : {})}
+    return {reset: results.done, ...settleTargets(results, (message) => this.warnLine(message))}
   }
 }

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DotCommand} from '../cli/base-command.js'
-import {forEachTarget, targetNames, worstError} from '../cli/multi-target.js'
+import {forEachTarget, settleTargets, targetNames} from '../cli/multi-target.js'
 
 export default class Rm extends DotCommand<typeof Rm> {
   static override summary = 'Remove volumes and their changes'
@@ -22,9 +22,6 @@ export default class Rm extends DotCommand<typeof Rm> {
       this.print(name)
       return name
     })
-    for (const error of results.errors) this.warnLine(error.message)
-    process.exitCode = results.exitCode
-    const worst = worstError(results.errors)
-    return {removed: results.done, errors: results.errors, ...(worst ? {error: worst} : {})}
+    return {removed: results.done, ...settleTargets(results, (message) => this.warnLine(message))}
   }
 }
