@@ -40,3 +40,10 @@ export function wrap(context: string, err: unknown): DotError {
   const message = err instanceof Error ? err.message : String(err)
   return new DotError('internal', `${context}: ${message}`, {}, {cause: err})
 }
+
+/** Input as a message quotes it: JSON, cut to `max` characters, so a hostile megabyte is not echoed back and logged. */
+export function quoted(value: unknown, max = 80): string {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? typeof value)
+  if (text.length <= max) return typeof value === 'string' ? JSON.stringify(value) : text
+  return `${JSON.stringify(text.slice(0, max))}... (${text.length} characters)`
+}

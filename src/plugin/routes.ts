@@ -1,6 +1,7 @@
 import {createVolume} from '../core/changes/create-from.js'
 import type {Volume, VolumeStore} from '../core/volume/store.js'
 import {validateName} from '../core/disk/names.js'
+import {quoted} from '../core/errors.js'
 import {RequestError} from './errors.js'
 import {
   type ActivateResponse,
@@ -127,7 +128,7 @@ function requestName(body: RequestBody): string {
 function requestId(body: RequestBody): string {
   const id: unknown = body.ID
   if (id === undefined) throw new RequestError('mount ID is empty: the request has no "ID"; expected {"Name": "<volume>", "ID": "<mount id>"}')
-  if (typeof id !== 'string') throw new RequestError(`mount ID must be a string, got ${JSON.stringify(id)}`)
+  if (typeof id !== 'string') throw new RequestError(`mount ID must be a string, got ${quoted(id)}`)
   return id
 }
 

@@ -69,4 +69,15 @@ describe('volume names', () => {
       assert.deepEqual(err.details, {name: 'a/b'})
     }
   })
+
+  test('a hostile megabyte is not echoed back: the message quotes its start and its length', () => {
+    for (const name of ['a/'.repeat(500_000), `x/${'y'.repeat(300)}`]) {
+      assert.throws(() => validateName(name), (err: unknown) => {
+        assert.ok(err instanceof DotError)
+        assert.ok(err.message.length < 400, `${err.message.length} characters: ${err.message.slice(0, 120)}...`)
+        assert.match(err.message, /\.\.\. \(\d+ characters\)/)
+        return true
+      })
+    }
+  })
 })

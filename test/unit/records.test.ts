@@ -60,4 +60,15 @@ describe('mount records', () => {
     assert.deepEqual(await readRecords(layout, 'none'), new Map())
     assert.deepEqual(await listRecordIds(layout, 'none'), [])
   })
+
+  test('a hostile mount ID is not echoed back in full', () => {
+    for (const id of ['x'.repeat(600_000), {a: 'y'.repeat(600_000)}]) {
+      assert.throws(() => validateMountId(id), (err: unknown) => {
+        assert.ok(err instanceof DotError && err.code === 'invalid')
+        assert.ok(err.message.length < 400, `${err.message.length} characters`)
+        assert.match(err.message, /\(600\d{3} characters\)/)
+        return true
+      })
+    }
+  })
 })

@@ -1,4 +1,4 @@
-import {invalid} from '../errors.js'
+import {invalid, quoted} from '../errors.js'
 
 /** The Go original's contract. A leading [a-zA-Z0-9] means no name is a dot-entry of the root (scratch). */
 export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
@@ -19,7 +19,7 @@ export function validateName(name: unknown): string {
   if (name === '') throw invalid('volume name is empty; a name matches [a-zA-Z0-9][a-zA-Z0-9_.-]*')
   if (name.includes('/')) {
     throw invalid(
-      `volume name ${JSON.stringify(name)} contains "/"; a name is not a path: put the host directory in the base option (base=/path/to/dir)`,
+      `volume name ${quoted(name)} contains "/"; a name is not a path: put the host directory in the base option (base=/path/to/dir)`,
       {name},
     )
   }
@@ -28,7 +28,7 @@ export function validateName(name: unknown): string {
   }
   if (!NAME_PATTERN.test(name)) {
     throw invalid(
-      `invalid volume name ${JSON.stringify(name)}: a name starts with a letter or digit and contains only letters, digits, "_", "." and "-"`,
+      `invalid volume name ${quoted(name)}: a name starts with a letter or digit and contains only letters, digits, "_", "." and "-"`,
       {name},
     )
   }

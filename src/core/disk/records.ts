@@ -2,7 +2,7 @@ import {mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync} from 'node:fs
 import path from 'node:path'
 
 import {writeFileAtomic} from './atomic-write.js'
-import {errnoCode, invalid} from '../errors.js'
+import {errnoCode, invalid, quoted} from '../errors.js'
 import type {Layout} from './layout.js'
 import {makeDirs} from './make-dirs.js'
 import {readRecordFile, recordIdsIn, rewriteRecord} from './record-file.js'
@@ -29,10 +29,10 @@ export function isDockerMountId(id: string): boolean {
 }
 
 export function validateMountId(id: unknown): string {
-  if (typeof id !== 'string') throw invalid(`mount ID must be a string, got ${JSON.stringify(id) ?? typeof id}`)
+  if (typeof id !== 'string') throw invalid(`mount ID must be a string, got ${quoted(id)}`)
   if (id === '') throw invalid('mount ID is empty; give a non-empty ID')
   if (!isPlainName(id)) {
-    throw invalid(`invalid mount ID ${JSON.stringify(id)}: an ID starts with a letter or digit and contains only letters, digits, "_", "." and "-" (at most ${NAME_MAX_LENGTH})`)
+    throw invalid(`invalid mount ID ${quoted(id)}: an ID starts with a letter or digit and contains only letters, digits, "_", "." and "-" (at most ${NAME_MAX_LENGTH})`)
   }
   return id
 }
