@@ -36,6 +36,8 @@
  * | commit    | commit:after-deletions        | as above, and what upper/ hides is gone from the base     | as above                                         |
  * | commit    | commit:after-copy             | as above, and every upper/ entry durable in the base      | as above                                         |
  * | commit    | commit:entry-removed          | as above, upper/ partly emptied (entries durable first)   | as above                                         |
+ * | export    | (writing the layer)           | `.tmp-export-<name>-*` with a view mounted; the volume    | view detached, entry deleted                     |
+ * |           |                               | never changed                                             |                                                  |
  *
  * Every row is valid or detectably dirty: records mean use (mount, then record; unrecord, then
  * unmount), and whatever is half made or half deleted lives under a scratch name (disk/layout.ts).
