@@ -7,6 +7,18 @@
 // through oclif as usual.
 const args = process.argv.slice(2)
 
+// A write error on stdout outside our commands (help, --version, an unknown command: oclif's own
+// listener rethrows it) is one line and exit 1, as in our commands (src/cli/stdout-guard.ts), not a
+// stack trace. A reader that went away (EPIPE) is quiet. `dot serve` keeps Node's own handling.
+if (args[0] !== 'serve') process.on('uncaughtException', (err) => {
+  if (err?.syscall !== 'write' || typeof err.code !== 'string') {
+    process.stderr.write(`${err?.stack ?? err}\n`)
+    process.exit(1)
+  }
+  if (err.code !== 'EPIPE') process.stderr.write(`dot: writing the output: ${err.message.replace(/^[A-Z]+: /, '').replace(/, write$/, '')} (${err.code})\n`)
+  process.exit(err.code === 'EPIPE' ? 0 : 1)
+})
+
 async function withoutOclif() {
   if (args.length === 1 && args[0] === '--version') {
     const {readFileSync} = await import('node:fs')

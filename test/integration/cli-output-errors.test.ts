@@ -39,6 +39,18 @@ describe('CLI: output errors, pseudo-filesystem targets, signals and escaped pat
     })
   }
 
+  for (const args of [['--help'], ['ls', '--help'], ['help', 'ls'], ['--version'], []]) {
+    test(`dot ${args.join(' ')} > /dev/full (help, version: no command of ours runs): one line, exit 1, no stack trace`, async () => {
+      const fd = full()
+      const result = await runDotHard(args, {stdout: fd})
+      fs.closeSync(fd)
+      assert.equal(result.code, 1, result.stderr)
+      assert.equal(hasStackTrace(result.stderr), false, result.stderr)
+      assert.ok(isOneLine(result.stderr), `one line on stderr: ${JSON.stringify(result.stderr)}`)
+      assert.match(result.stderr, /^dot: writing the output: no space left on device \(ENOSPC\)\n$/)
+    })
+  }
+
   test('dot recover --tar > /dev/full: one line, exit 1, and the view is unmounted', async () => {
     const fd = full()
     const result = await runDotHard(dotArgs(tmp.root, ['recover', 'v', '--tar']), {stdout: fd})
