@@ -112,6 +112,21 @@ describe('dot gc findings and exit codes', rootOnly(), () => {
     assert.ok(!fs.existsSync(scratch))
   })
 
+  test('the scratch of an interrupted export, import, reset or commit is named as such, with its volume', async () => {
+    const base = tmp.base('ops', {f: 'x'})
+    assert.equal((await dot('create', 'opsvol', '--base', base)).code, 0)
+    const ops = ['export', 'import', 'reset', 'commit']
+    for (const op of ops) fs.mkdirSync(path.join(tmp.root, `.tmp-${op}-opsvol-k3j9x2aa`, 'layer'), {recursive: true})
+    // A create of a volume whose name merely starts like one (no volume "gone" exists): still a create.
+    fs.mkdirSync(path.join(tmp.root, '.tmp-export-gone-k3j9x2aa'))
+    const swept = parseJson(await dot('gc', '--json')) as {findings: Finding[]}
+    const rows = swept.findings.map((f) => [path.basename(f.path), f.volume, f.problem, f.status]).sort()
+    assert.deepEqual(rows, [
+      ...ops.map((op) => [`.tmp-${op}-opsvol-k3j9x2aa`, 'opsvol', `leftover of an interrupted ${op}`, 'repaired']),
+      ['.tmp-export-gone-k3j9x2aa', 'export-gone', 'leftover of an interrupted create', 'repaired'],
+    ].sort())
+  })
+
   test('two overlays stacked on one mountpoint are reported, not touched; the last unmount clears both', async () => {
     const base = tmp.base('b3', {f: 'x'})
     assert.equal((await dot('create', 's', '--base', base)).code, 0)

@@ -65,6 +65,11 @@ export class Layout {
 export const OLD_LOCKS_DIR = '.locks'
 export const CREATE_SCRATCH_PREFIX = '.tmp-'
 export const RECOVER_SCRATCH_PREFIX = '.recover-'
+/**
+ * The changes commands work in `.tmp-<op>-<name>-<rand>` too (flocked like a create's). A create of a
+ * volume named `import-x` looks the same; the one whose volume `<name>` exists is the operation's.
+ */
+export const CHANGE_SCRATCH_OPS = ['import', 'reset', 'export', 'commit'] as const
 export const SCRATCH_PREFIXES = [CREATE_SCRATCH_PREFIX, '.trash-', RECOVER_SCRATCH_PREFIX] as const
 /** The overlay's source name: makes our mounts easy to find in /proc/self/mountinfo, as in the Go original. */
 export const MOUNT_SOURCE_PREFIX = 'docker-on-top_'

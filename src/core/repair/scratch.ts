@@ -1,8 +1,8 @@
-import {closeSync} from 'node:fs'
+import {closeSync, lstatSync} from 'node:fs'
 import path from 'node:path'
 
 import {removeTree} from '../disk/deep-tree.js'
-import {CREATE_SCRATCH_PREFIX, RECOVER_SCRATCH_PREFIX} from '../disk/layout.js'
+import {CHANGE_SCRATCH_OPS, CREATE_SCRATCH_PREFIX, RECOVER_SCRATCH_PREFIX} from '../disk/layout.js'
 import {validateName} from '../disk/names.js'
 import {tryLockDir} from '../kernel/flock.js'
 import type {StoreContext} from '../volume/context.js'
@@ -19,8 +19,7 @@ export async function sweepScratch(ctx: StoreContext, entryName: string, overlay
   const full = path.join(ctx.layout.root, entryName)
   const recovering = entryName.startsWith(RECOVER_SCRATCH_PREFIX)
   const creating = entryName.startsWith(CREATE_SCRATCH_PREFIX)
-  const what = recovering ? 'an interrupted recover' : creating ? 'an interrupted create' : 'an interrupted delete or volatile wipe'
-  const volume = creating ? scratchVolumeName(entryName) : undefined
+  const {what, volume} = recovering ? {what: 'an interrupted recover'} : creating ? tmpOwner(ctx, entryName) : {what: 'an interrupted delete or volatile wipe'}
   let lock: number | undefined
   if (creating || recovering) {
     try {
@@ -39,6 +38,16 @@ export async function sweepScratch(ctx: StoreContext, entryName: string, overlay
   } finally {
     if (lock !== undefined) closeSync(lock)
   }
+}
+
+/** What a `.tmp-*` entry was made for: an operation on an existing volume (CHANGE_SCRATCH_OPS), else a create. */
+function tmpOwner(ctx: StoreContext, entryName: string): {what: string; volume?: string} {
+  const label = scratchVolumeName(entryName)
+  for (const op of CHANGE_SCRATCH_OPS) {
+    const volume = label?.startsWith(`${op}-`) ? label.slice(op.length + 1) : undefined
+    if (volume && lstatSync(ctx.layout.volume(volume), {throwIfNoEntry: false})?.isDirectory()) return {what: `an interrupted ${op}`, volume}
+  }
+  return {what: 'an interrupted create', volume: label}
 }
 
 /** `.tmp-<name>-<rand>` -> name (rand is base 36, without "-"); undefined if that is no valid name. */
