@@ -15,6 +15,9 @@ export interface VolumeReport {
   /** Active mount IDs with their usage counts. */
   mounts: Record<string, number>
   upper: string
+  /** How many snapshots it has. */
+  snapshots: number
+  /** Disk space of its changes: the upper layer and the snapshot layers. */
   changesBytes: number
   /** Volatile, idle and with changes: they are wiped at its next first mount (`dot recover` saves them). */
   wipeAtNextMount: boolean
@@ -31,6 +34,7 @@ export async function reportVolume(store: VolumeStore, volume: Volume): Promise<
     ...(volume.mountpoint ? {mountpoint: volume.mountpoint} : {}),
     mounts: volume.mounts,
     upper: volume.upper,
+    snapshots: volume.snapshots,
     ...(await changes(store, volume)),
   }
 }

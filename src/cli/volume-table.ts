@@ -3,7 +3,7 @@ import {formatBytes} from './human-size.js'
 import {borderlessTable} from './plain-table.js'
 import type {VolumeReport} from './volume-report.js'
 
-export const TABLE_HEADERS = ['NAME', 'BASE', 'VOLATILE', 'STATE', 'USERS', 'CHANGES', 'CREATED'] as const
+export const TABLE_HEADERS = ['NAME', 'BASE', 'VOLATILE', 'STATE', 'USERS', 'SNAPSHOTS', 'CHANGES', 'CREATED'] as const
 /** docker's short container IDs. */
 const SHORT_ID = 12
 /** The VOLATILE cell of a volume whose changes go at its next first mount, and the legend for it. */
@@ -27,6 +27,7 @@ export function volumeRow(volume: VolumeReport, options: {short?: boolean} = {})
     wipePending(volume) ? WIPE_MARK : volume.volatile ? 'yes' : 'no',
     volume.state,
     options.short ? formatUsersShort(volume.mounts) : formatUsers(volume.mounts),
+    String(volume.snapshots),
     formatBytes(volume.changesBytes),
     formatCreated(volume.createdAt),
   ]
@@ -63,13 +64,14 @@ export async function renderVolumeTable(volumes: VolumeReport[], options: TableO
   if (fit) rows = fitRows(rows, options.columns!)
   const table = new Table(TABLE_HEADERS.map((h) => chalk.bold(h)))
   for (const [i, volume] of volumes.entries()) {
-    const [name, base, volatile, state, users, changes, created] = rows[i]
+    const [name, base, volatile, state, users, snapshots, changes, created] = rows[i]
     table.push([
       chalk.bold(name),
       base,
       volume.volatile ? chalk.yellow(volatile) : volatile,
       volume.state === 'mounted' ? chalk.green(state) : chalk.dim(state),
       users,
+      snapshots,
       changes,
       created,
     ])
@@ -88,7 +90,7 @@ function fitRows(rows: string[][], columns: number): string[][] {
     const min = {NAME: 8, BASE: 10, USERS: 7, CREATED: 16}[header as string] ?? natural
     return {natural, min: Math.min(min, natural)}
   })
-  const [NAME, BASE, USERS, CREATED] = [0, 1, 4, 6]
+  const [NAME, BASE, USERS, CREATED] = [0, 1, 4, 7]
   const widths = fitWidths(specs, columns, [BASE, [USERS, 3 + SHORT_ID + 1], CREATED, NAME, USERS])
   return rows.map((row) =>
     row.map((cell, i) => {

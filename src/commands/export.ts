@@ -9,7 +9,8 @@ import {invalid} from '../core/errors.js'
 export default class Export extends DotCommand<typeof Export> {
   static override summary = "Write a volume's changes as an OCI image layer (tar)"
   static override description = [
-    'The changes against the base as an OCI image layer: added and changed entries with their type, mode,',
+    'The changes against the base as an OCI image layer (of a volume with snapshots: its whole history in',
+    'one layer, or with --since TAG only what changed after that snapshot): added and changed entries with their type, mode,',
     'numeric owner, nanosecond times (PAX), xattrs (not overlayfs\'s own), hard links and sparse files;',
     '`.wh.NAME` for deletions, `.wh..wh..opq` for directories that hide their base content. Reads the upper',
     'layer and the base (never mounts the volume read-write); a mounted volume works too, with a warning.',
@@ -20,6 +21,7 @@ export default class Export extends DotCommand<typeof Export> {
   static override args = {name: Args.string({description: 'volume name', required: true})}
   static override flags = {
     to: Flags.string({description: 'write the layer into this new file instead of stdout', helpValue: 'FILE'}),
+    since: Flags.string({description: 'only what changed after this snapshot', helpValue: 'TAG'}),
   }
 
   async run(): Promise<ExportResult> {
@@ -30,7 +32,7 @@ export default class Export extends DotCommand<typeof Export> {
     const {name} = this.args
     const left = flags.to ? `nothing was written to ${flags.to}` : 'the layer on stdout is incomplete'
     const result = await interruptible(
-      (signal) => (flags.to ? writeLayerFile(flags.to, (out) => exportVolume(store, name, out, {to: flags.to, signal})) : exportVolume(store, name, process.stdout, {signal})),
+      (signal) => (flags.to ? writeLayerFile(flags.to, (out) => exportVolume(store, name, out, {to: flags.to, since: flags.since, signal})) : exportVolume(store, name, process.stdout, {since: flags.since, signal})),
       (signal) => exitInterrupted('dot export', `${left}; volume "${name}" is unchanged`, signal),
     )
     for (const warning of result.warnings) this.warnLine(`warning: ${warning}`)

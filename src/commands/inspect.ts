@@ -7,7 +7,7 @@ import {reportVolume} from '../cli/volume-report.js'
 export default class Inspect extends DotCommand<typeof Inspect> {
   static override summary = 'Show volumes in detail, as a JSON array'
   static override description =
-    'Like `docker volume inspect`: one object per volume with name, base, volatile, createdAt, state, mountpoint (only while mounted), mounts (mount ID -> count), upper (the changes) and changesBytes. Names that do not exist are reported on stderr and the exit code is 3 (2 for an invalid name); under --json a failure gives {"volumes": [...], "errors": [...], "error": {...}} instead of the bare array.'
+    'Like `docker volume inspect`: one object per volume with name, base, volatile, createdAt, state, mountpoint (only while mounted), mounts (mount ID -> count), upper (the changes since the newest snapshot), snapshots (how many; dot snapshots NAME lists them) and changesBytes (snapshot layers included). Names that do not exist are reported on stderr and the exit code is 3 (2 for an invalid name); under --json a failure gives {"volumes": [...], "errors": [...], "error": {...}} instead of the bare array.'
   static override examples = ['<%= config.bin %> inspect data', '<%= config.bin %> inspect $(<%= config.bin %> ls -q)']
   static override strict = false
   static override args = {name: Args.string({description: 'volume name(s)', required: true})}

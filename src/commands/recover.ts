@@ -31,6 +31,7 @@ export default class Recover extends DotCommand<typeof Recover> {
     to: Flags.string({description: 'write into this new or empty directory', helpValue: 'DIR', exactlyOne: ['to', 'tar']}),
     tar: Flags.boolean({description: 'write a tar archive (pax) to stdout', exactlyOne: ['to', 'tar']}),
     'changes-only': Flags.boolean({description: 'only what changed; list the deletions', default: false}),
+    since: Flags.string({description: 'only what changed after this snapshot (implies --changes-only)', helpValue: 'TAG'}),
     force: Flags.boolean({description: 'copy even while the volume is mounted (the copy may be inconsistent)', default: false}),
   }
 
@@ -40,7 +41,7 @@ export default class Recover extends DotCommand<typeof Recover> {
     if (flags.tar && process.stdout.isTTY) throw invalid('refusing to write a tar archive to a terminal; pipe it (dot recover NAME --tar | tar -x -C DIR) or redirect it to a file')
     const store = await VolumeStore.open({root: this.flags.root})
     const bar = ProgressBar.enabled() ? new ProgressBar(`recovering ${this.args.name}`) : undefined
-    const options = {changesOnly: flags['changes-only'], force: flags.force, progress: bar && ((done: number, total: number) => bar.update(done, total))}
+    const options = {changesOnly: flags['changes-only'], since: flags.since, force: flags.force, progress: bar && ((done: number, total: number) => bar.update(done, total))}
     // Ctrl-C or a SIGTERM stops the copy but still unmounts the temporary view (no leftover for gc);
     // --to then fails as the core reports it (exit 1).
     const {name} = this.args

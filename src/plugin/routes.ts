@@ -140,7 +140,7 @@ export function toWire(name: string, volume: Volume, withStatus: boolean): WireV
   // RFC 3339 (toISOString is its UTC form) or absent; an empty string would make dockerd purge the volume.
   if (created instanceof Date && !Number.isNaN(created.getTime())) wire.CreatedAt = created.toISOString()
   if (withStatus) {
-    wire.Status = {base: volume.base, volatile: volume.volatile, mounted: volume.mounted, activeMounts: volume.mounts, upper: volume.upper}
+    wire.Status = {base: volume.base, volatile: volume.volatile, mounted: volume.mounted, activeMounts: volume.mounts, upper: volume.upper, snapshots: volume.snapshots}
   }
   return wire
 }

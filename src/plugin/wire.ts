@@ -29,6 +29,8 @@ export interface VolumeStatus {
   activeMounts: Record<string, number>
   /** Where the volume's changes live on the host. */
   upper: string
+  /** How many snapshots it has (`dot snapshots NAME` lists them). */
+  snapshots: number
 }
 
 export interface WireVolume {

@@ -82,7 +82,7 @@ describe('CLI: create, ls, inspect, mount, unmount, rm', rootOnly(), () => {
     const result = await ok('ls')
     assert.ok(!result.stdout.includes(ESC))
     const lines = result.stdout.trimEnd().split('\n')
-    assert.deepEqual(lines[0].split(/\s{2,}/), ['NAME', 'BASE', 'VOLATILE', 'STATE', 'USERS', 'CHANGES', 'CREATED'])
+    assert.deepEqual(lines[0].split(/\s{2,}/), ['NAME', 'BASE', 'VOLATILE', 'STATE', 'USERS', 'SNAPSHOTS', 'CHANGES', 'CREATED'])
     const rows = Object.fromEntries(lines.slice(1).map((line) => line.split(/\s{2,}/)).map((cells) => [cells[0], cells]))
     assert.deepEqual(Object.keys(rows), ['data', 'other', 'scratch'])
     const [, dataBase, dataVolatile, dataState, dataUsers, dataChanges, dataCreated] = rows.data

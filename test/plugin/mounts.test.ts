@@ -66,7 +66,7 @@ describe('dot serve: volumes through the plugin', rootOnly(), () => {
     const mounted = (await ok('/VolumeDriver.Get', {Name: 'happy'})).Volume as Record<string, unknown>
     assert.equal(mounted.Mountpoint, mountpoint)
     assert.equal(mounted.CreatedAt, before.CreatedAt)
-    assert.deepEqual(mounted.Status, {base, volatile: false, mounted: true, activeMounts: {[id]: 1}, upper: path.join(tmp.root, 'happy', 'upper')})
+    assert.deepEqual(mounted.Status, {base, volatile: false, mounted: true, activeMounts: {[id]: 1}, upper: path.join(tmp.root, 'happy', 'upper'), snapshots: 0})
     assert.deepEqual(await ok('/VolumeDriver.List', {}), {Volumes: [{Name: 'happy', Mountpoint: mountpoint}]})
     assert.deepEqual(await ok('/VolumeDriver.Path', {Name: 'happy'}), {Mountpoint: mountpoint})
 

@@ -161,7 +161,7 @@ describe('dot serve: protocol edges', () => {
     assert.equal(volume.Name, 'Echo.1')
     assert.equal(volume.Mountpoint, undefined)
     assert.match(volume.CreatedAt as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/)
-    assert.deepEqual(volume.Status, {base, volatile: true, mounted: false, activeMounts: {}, upper: path.join(tmp.root, 'Echo.1', 'upper')})
+    assert.deepEqual(volume.Status, {base, volatile: true, mounted: false, activeMounts: {}, upper: path.join(tmp.root, 'Echo.1', 'upper'), snapshots: 0})
     assert.deepEqual((await serve.call('/VolumeDriver.Path', {Name: 'Echo.1'})).json, {Mountpoint: ''})
     assert.deepEqual((await serve.call('/VolumeDriver.List', {})).json, {Volumes: [{Name: 'Echo.1'}]})
   })

@@ -21,10 +21,11 @@ const mounted: VolumeReport = {
   mountpoint: '/var/lib/docker-on-top/data/mountpoint',
   mounts: {manual: 1, c0ffee: 2},
   upper: '/var/lib/docker-on-top/data/upper',
+  snapshots: 2,
   changesBytes: 5 * 1024 * 1024,
   wipeAtNextMount: false,
 }
-const idle: VolumeReport = {...mounted, name: 'scratch', base: '/srv/src', volatile: true, state: 'idle', mounts: {}, changesBytes: 0, wipeAtNextMount: false}
+const idle: VolumeReport = {...mounted, name: 'scratch', base: '/srv/src', volatile: true, state: 'idle', mounts: {}, snapshots: 0, changesBytes: 0, wipeAtNextMount: false}
 delete idle.mountpoint
 
 describe('CLI rendering: sizes', () => {
@@ -63,9 +64,9 @@ describe('CLI rendering: the ls table', () => {
   })
 
   test('rows hold every column in header order', () => {
-    assert.deepEqual([...TABLE_HEADERS], ['NAME', 'BASE', 'VOLATILE', 'STATE', 'USERS', 'CHANGES', 'CREATED'])
-    assert.deepEqual(volumeRow(mounted), ['data', '/srv/dataset', 'no', 'mounted', 'manual, c0ffee×2', '5.0 MiB', '2026-11-22 17:58 UTC'])
-    assert.deepEqual(volumeRow(idle), ['scratch', '/srv/src', 'yes', 'idle', '-', '0 B', '2026-11-22 17:58 UTC'])
+    assert.deepEqual([...TABLE_HEADERS], ['NAME', 'BASE', 'VOLATILE', 'STATE', 'USERS', 'SNAPSHOTS', 'CHANGES', 'CREATED'])
+    assert.deepEqual(volumeRow(mounted), ['data', '/srv/dataset', 'no', 'mounted', 'manual, c0ffee×2', '2', '5.0 MiB', '2026-11-22 17:58 UTC'])
+    assert.deepEqual(volumeRow(idle), ['scratch', '/srv/src', 'yes', 'idle', '-', '0', '0 B', '2026-11-22 17:58 UTC'])
   })
 
   test('without colour: plain aligned columns, no escape codes, no trailing spaces', async () => {

@@ -3,14 +3,15 @@ import path from 'node:path'
 
 import {type Change, computeChanges} from '../diff/changes.js'
 import {OverlayXattrs} from '../kernel/overlay-xattrs.js'
-import {DotError} from '../errors.js'
+import {DotError, invalid} from '../errors.js'
+import {readLayerIndex} from '../disk/layer-index.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {checkBase} from '../volume/base-check.js'
 import type {VolumeStore} from '../volume/store.js'
 import {writeBaseBackup} from './commit-backup.js'
 import {copyUpperIntoBase, deleteHidden, emptyUpper, resolveRedirects} from './commit-phases.js'
-import {writeDurably} from './durable.js'
+import {writeDurably} from '../disk/atomic-write.js'
 import {refuseInUse, requireRoot} from './guards.js'
 import {lstatIfAny} from './fs-calls.js'
 import {lockedScratch} from './scratch.js'
@@ -58,6 +59,7 @@ export async function commitVolume(store: VolumeStore, name: string, options: Co
   requireRoot('dot commit')
   const meta = await readMetadata(store.layout.metadata(name), name)
   await checkBase(meta.base, store.root, name)
+  refuseSnapshots(store, name)
   const base = meta.base
   return store.withVolumeLock(name, async () => {
     await refuseInUse(store, name)
@@ -135,4 +137,14 @@ function sizeOf(dir: string): number {
   }
   walk(dir)
   return total
+}
+
+/** A commit writes one layer of changes into the base; snapshots are layers of their own (refused, clearly). */
+function refuseSnapshots(store: VolumeStore, name: string): void {
+  const {layers} = readLayerIndex(store.layout, name)
+  if (layers.length === 0) return
+  throw invalid(
+    `volume "${name}" has ${layers.length} snapshot${layers.length === 1 ? '' : 's'} (${layers.map((l) => l.tag).join(', ')}); dot commit writes only a volume without snapshots into its base: merge them into the changes first with dot snapshot rm ${name} TAG (the view stays the same), then commit`,
+    {name, snapshots: layers.map((l) => l.tag)},
+  )
 }

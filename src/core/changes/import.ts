@@ -12,7 +12,8 @@ import {validateName} from '../disk/names.js'
 import {checkBase} from '../volume/base-check.js'
 import type {VolumeStore} from '../volume/store.js'
 import {applyLayer, type DirTimes, planApply} from './apply-layer.js'
-import {writeDurably} from './durable.js'
+import {writeDurably} from '../disk/atomic-write.js'
+import {finishPending} from '../snapshot/switch.js'
 import {refuseInUse, requireRoot} from './guards.js'
 import {copyDirMetadata, syncFileSystem} from './fs-calls.js'
 import type {LayerPolicy} from './layer-check.js'
@@ -106,6 +107,8 @@ export async function extractForImport(store: VolumeStore, name: string, input: 
 
 async function applyPrepared(store: VolumeStore, name: string, scratch: string, extracted: ExtractResult): Promise<void> {
   await refuseInUse(store, name)
+  // A layer applies onto the upper layer: over snapshots too (they are what it sits on).
+  finishPending(store.context, name)
   const upper = store.layout.upper(name)
   const layer = path.join(scratch, 'layer')
   await fs.mkdir(upper, {recursive: true, mode: 0o755})

@@ -4,16 +4,20 @@ import path from 'node:path'
 
 import {busy} from '../errors.js'
 import {tryLockDir} from '../kernel/flock.js'
+import {readLayerIndex} from '../disk/layer-index.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import type {VolumeStore} from '../volume/store.js'
+import {finishPending} from '../snapshot/switch.js'
 import {exportVolume} from './export.js'
 import {copyDirMetadata, exchange} from './fs-calls.js'
 import {refuseInUse} from './guards.js'
 import {writeLayerFile} from './layer-file.js'
 
 /**
- * `dot reset`: discards a volume's changes and keeps the volume (name, base, options).
+ * `dot reset`: discards a volume's changes and keeps the volume (name, base, options). A volume with
+ * snapshots loses its upper layer only, the changes made since its newest snapshot (`dot rollback`
+ * drops snapshots).
  *
  * Crash protocol, under the volume's lock: with `backup`, the changes are first written as a layer
  * (complete or not at all, see writeLayerFile). Then an empty upper layer is made in a flocked scratch
@@ -37,10 +41,13 @@ export async function resetVolume(store: VolumeStore, name: string, options: {ba
   await refuseInUse(store, name)
   return store.withVolumeLock(name, async () => {
     await refuseInUse(store, name)
+    finishPending(store.context, name)
     const upper = store.layout.upper(name)
     const result: ResetResult = {volume: name, hadChanges: false}
     if (options.backup) {
-      await writeLayerFile(options.backup, (out) => exportVolume(store, name, out))
+      // Reset drops the upper layer only (snapshots stay): the backup is what changed since the newest one.
+      const newest = readLayerIndex(store.layout, name).layers.at(-1)?.tag
+      await writeLayerFile(options.backup, (out) => exportVolume(store, name, out, {since: newest}))
       result.backup = path.resolve(options.backup)
       crash('reset:after-backup')
     }

@@ -1,4 +1,4 @@
-import {closeSync, fsync, openSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {closeSync, fsync, fsyncSync, openSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 /**
@@ -29,4 +29,17 @@ export async function syncPath(p: string): Promise<void> {
   } finally {
     closeSync(fd)
   }
+}
+
+/** Writes a small journal file so that it is on disk, whole, before the next step: temp, fsync, rename, fsync the directory. */
+export function writeDurably(file: string, data: string): void {
+  const temp = `${file}.tmp`
+  writeFileSync(temp, data, {mode: 0o600})
+  const fd = openSync(temp, 'r')
+  fsyncSync(fd)
+  closeSync(fd)
+  renameSync(temp, file)
+  const dir = openSync(path.dirname(file), 'r')
+  fsyncSync(dir)
+  closeSync(dir)
 }

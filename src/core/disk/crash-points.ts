@@ -74,6 +74,19 @@ export const CRASH_POINTS = [
   'commit:after-deletions',
   'commit:after-copy',
   'commit:entry-removed',
+  'snapshot:after-fresh-made',
+  'snapshot:after-index',
+  'snapshot:after-upper-moved',
+  'snapshot:after-fresh-in',
+  'rollback:after-backup',
+  'rollback:after-fresh-made',
+  'rollback:after-index',
+  'rollback:after-upper-moved',
+  'rollback:after-fresh-in',
+  'snapshot-rm:after-merge',
+  'snapshot-rm:after-index',
+  'snapshot-rm:after-upper-moved',
+  'snapshot-rm:after-fresh-in',
 ] as const
 export type CrashPoint = (typeof CRASH_POINTS)[number]
 

@@ -9,6 +9,12 @@ import path from 'node:path'
  *   <root>/<name>/workdir/              the overlay's work dir; made by the first mount, kept for the next
  *   <root>/<name>/mountpoint/           where the overlay is mounted; made by the first mount, kept
  *
+ * Snapshots (layout version 2; a volume that never had one keeps exactly the version-1 layout above):
+ *   <root>/<name>/layers/index.json     the frozen layers, oldest first: tag, created, directory (layer-index.ts)
+ *   <root>/<name>/layers/<dir>/         one frozen upper layer, read-only: mounted as a lower above the base
+ *   <root>/<name>/layers/.<scratch>     a layer being built, or dropped; anything the index does not name
+ *                                        is garbage, swept under the volume's lock (snapshot/switch.ts)
+ *
  * (The Go original removes workdir/ and mountpoint/ at the last unmount; both read the other's trees.)
  *
  * Scratch entries start with "." so that no volume name can collide with them:
@@ -35,11 +41,29 @@ export class Layout {
   activeMount(name: string, id: string): string {
     return path.join(this.root, name, 'activemounts', id)
   }
+  /**
+   * Where a volume's changes live: the upper layer, the overlay's work dir (same file system as the
+   * upper), the frozen layers. The one place these paths are computed, so that they can move together.
+   */
+  changes(name: string): {upper: string; workdir: string; layers: string} {
+    const dir = path.join(this.root, name)
+    return {upper: path.join(dir, 'upper'), workdir: path.join(dir, 'workdir'), layers: path.join(dir, 'layers')}
+  }
   upper(name: string): string {
-    return path.join(this.root, name, 'upper')
+    return this.changes(name).upper
   }
   workdir(name: string): string {
-    return path.join(this.root, name, 'workdir')
+    return this.changes(name).workdir
+  }
+  /** The directory of a volume's frozen layers (snapshots); absent while it has none. */
+  layers(name: string): string {
+    return this.changes(name).layers
+  }
+  layerIndex(name: string): string {
+    return path.join(this.layers(name), 'index.json')
+  }
+  layer(name: string, dir: string): string {
+    return path.join(this.layers(name), dir)
   }
   mountpoint(name: string): string {
     return path.join(this.root, name, 'mountpoint')

@@ -18,10 +18,13 @@ export function escapeOverlayPath(p: string): string {
   return p.replace(/[\\,:]/g, (c) => `\\${c}`)
 }
 
-/** The one overlay of a volume: lower = the base (read only), upper = the volume's changes. */
-export function overlayMount(name: string, paths: {base: string; upper: string; workdir: string; mountpoint: string}): OverlayMount {
+/**
+ * The one overlay of a volume: lower = its snapshot layers (newest first, if any) over the base (read
+ * only), upper = the volume's changes. Without snapshots exactly the Go original's options.
+ */
+export function overlayMount(name: string, paths: {base: string; layers?: string[]; upper: string; workdir: string; mountpoint: string}): OverlayMount {
   const data = [
-    `lowerdir=${escapeOverlayPath(paths.base)}`,
+    `lowerdir=${[...(paths.layers ?? []), paths.base].map(escapeOverlayPath).join(':')}`,
     `upperdir=${escapeOverlayPath(paths.upper)}`,
     `workdir=${escapeOverlayPath(paths.workdir)}`,
   ].join(',')

@@ -11,6 +11,7 @@ import {readOnlyOverlayMount} from '../kernel/overlay-options.js'
 import {checkBase} from '../volume/base-check.js'
 import type {StoreContext} from '../volume/context.js'
 import {getVolume} from '../volume/read.js'
+import {lowerLayerDirs} from '../disk/layer-index.js'
 import {holdUpperShared} from './upper-guard.js'
 
 export interface MergedView {
@@ -24,7 +25,7 @@ export interface MergedView {
 }
 
 /**
- * Runs `task` on a read-only view of the volume: `mount -t overlay -o lowerdir=<upper>:<base>` with no
+ * Runs `task` on a read-only view of the volume: `mount -t overlay -o lowerdir=<upper>:<layers>:<base>` with no
  * upper layer, so the kernel itself applies whiteouts, opaque directories and redirects, and nothing
  * can be written (the volume is not changed). The view is mounted inside a scratch entry of the root,
  * `.recover-*`, flocked while in use: once this process dies, `dot gc` (and `dot serve` at start)
@@ -74,7 +75,7 @@ async function withHeldView<T>(ctx: StoreContext, name: string, options: {force:
       await fs.mkdir(upper, {mode: 0o755})
     }
     try {
-      await mounter.mount(readOnlyOverlayMount(`docker-on-top-recover_${name}`, [upper, meta.base], dir))
+      await mounter.mount(readOnlyOverlayMount(`docker-on-top-recover_${name}`, [upper, ...lowerLayerDirs(ctx.layout, name), meta.base], dir))
     } catch (err) {
       throw new DotError('internal', `mounting a read-only view of volume "${name}": ${(err as Error).message}`, {name}, {cause: err})
     }

@@ -3,6 +3,7 @@ import path from 'node:path'
 import type {Writable} from 'node:stream'
 
 import {computeChanges} from '../diff/changes.js'
+import {historyOf, withSingleUpper} from '../snapshot/history.js'
 import {diskUsage} from '../disk/disk-usage.js'
 import {readMetadata} from '../disk/metadata.js'
 import {DotError, errnoCode, exists, invalid, wrap} from '../errors.js'
@@ -20,6 +21,8 @@ import {writeDeletionsFile} from './deletions-file.js'
 export interface RecoverOptions {
   /** Only what changed (new and modified files and directories, with their parent directories); deletions are listed. */
   changesOnly?: boolean
+  /** Only what changed after this snapshot (implies changesOnly). */
+  since?: string
   /** Copy a volume in use anyway (the copy may be inconsistent). */
   force?: boolean
   /** Called as bytes flow; `total` is an estimate (blocks in use), so `done` may pass it. */
@@ -90,14 +93,15 @@ async function recover(
   options: RecoverOptions,
   write: (view: MergedView, archive: Archive) => Promise<{warnings: string[]}>,
 ): Promise<RecoverResult> {
-  const changesOnly = options.changesOnly ?? false
+  const changesOnly = (options.changesOnly ?? false) || options.since !== undefined
   const result = await withMergedView(ctx, name, {force: options.force ?? false}, async (view) => {
     let listFile: string | undefined
     let deleted: string[] = []
     let estimate: () => Promise<number> = () => diskUsage(view.dir)
     if (changesOnly) {
       const {OverlayXattrs} = await import('../kernel/overlay-xattrs.js')
-      const {changes, parents} = await computeChanges(ctx.layout.upper(name), view.meta.base, new OverlayXattrs())
+      const history = historyOf(ctx.layout, name, options.since)
+      const {changes, parents} = await withSingleUpper(ctx, name, {history, base: view.meta.base}, ({upper, base}) => computeChanges(upper, base, new OverlayXattrs()))
       deleted = changes.filter((c) => c.kind === 'D').map((c) => c.path)
       const paths = ['.', ...[...parents, ...changes.filter((c) => c.kind !== 'D').map((c) => c.path)].sort().map((p) => `.${p}`)]
       listFile = path.join(view.scratch, 'paths')

@@ -15,6 +15,7 @@ import {type Finding, repair} from './finding.js'
 import {clearOldLocks} from './old-locks.js'
 import {cutOffCommit, finishInterruptedImport} from './interrupted-import.js'
 import {sweepScratch} from './scratch.js'
+import {layersNeedRepair, repairLayers} from '../snapshot/repair.js'
 
 export type {Finding, FindingStatus} from './finding.js'
 
@@ -120,6 +121,7 @@ async function reconcileVolume(ctx: StoreContext, name: string, overlays: Map<st
       findings.push({volume: name, path: layout.mountpoint(name), problem: `${stacked} overlays stacked on the mountpoint (a double mount)`, action: 'left alone (stop the containers using the volume, then run dot gc)', repaired: false, status: 'reported'})
     }
     if (mounted) return
+    findings.push(...(await repairLayers(ctx, name, dryRun)))
     // workdir/ and mountpoint/ of an idle volume are kept for its next mount (unmount.ts): not garbage.
     for (const temp of recordTempFiles(layout, name)) {
       findings.push(await repair(dryRun, {volume: name, path: temp, problem: 'temp file of an interrupted record write', action: 'deleted'}, () => deleteRecordTempFile(temp)))
@@ -140,6 +142,6 @@ function looksClean(ctx: StoreContext, name: string, overlays: Map<string, numbe
   const {layout} = ctx
   if (overlays.has(layout.mountpoint(name))) return false
   // Any entry is a record (an ID) or the temp file of an interrupted record write.
-  return hasNoRecordFiles(layout, name)
+  return hasNoRecordFiles(layout, name) && !layersNeedRepair(ctx, name)
 }
 

@@ -14,6 +14,9 @@ import type {StoreContext} from './context.js'
 import {type OpenBase, openBase} from './resolved-base.js'
 import {teardown} from './teardown.js'
 import {applyNewTop, readBaseTop, syncTop} from './top-dir.js'
+import {lowerLayerDirs} from '../disk/layer-index.js'
+import {finishPending} from '../snapshot/switch.js'
+import {copyDirAttrs, copyTimes} from '../snapshot/tree-clone.js'
 
 /**
  * Mounts the volume for mount ID `id` and returns the mountpoint. All users share one overlay; each ID
@@ -84,6 +87,9 @@ async function mountOverlay(ctx: StoreContext, name: string, meta: Metadata, bas
 async function mountOverlayOn(ctx: StoreContext, name: string, meta: Metadata, base: OpenBase): Promise<void> {
   const {layout} = ctx
   const mountpoint = layout.mountpoint(name)
+  // A snapshot operation cut off after its decision is finished first (snapshot/switch.ts).
+  finishPending(ctx, name)
+  const lowers = lowerLayerDirs(layout, name)
   if (meta.volatile) await wipeChanges(ctx, name)
   ctx.crash('mount:after-wipe')
   // A volume created a moment ago reaches the disk before its first use: its flush (started when
@@ -98,11 +104,13 @@ async function mountOverlayOn(ctx: StoreContext, name: string, meta: Metadata, b
   makeDirs(mountpoint, 0o700)
   ensureRecordsDir(layout, name)
   const top = readBaseTop(base.fd, base.stat)
-  if (fresh) applyNewTop(layout.upper(name), layout.volume(name), top, ctx.logger)
+  // Over snapshots a new upper/ (a volatile wipe) keeps the view's top as the newest snapshot left it.
+  if (fresh && lowers.length > 0) copyTop(lowers[0], layout.upper(name))
+  else if (fresh) applyNewTop(layout.upper(name), layout.volume(name), top, ctx.logger)
   else syncTop(layout.upper(name), layout.volume(name), top, ctx.logger)
   ctx.crash('mount:before-mount')
   const mounter = await ctx.mounter()
-  const spec = overlayMount(name, {base: base.lowerdir, upper: layout.upper(name), workdir: layout.workdir(name), mountpoint})
+  const spec = overlayMount(name, {base: base.lowerdir, layers: lowers, upper: layout.upper(name), workdir: layout.workdir(name), mountpoint})
   try {
     await mounter.mount(spec)
   } catch (err) {
@@ -142,4 +150,9 @@ async function wipeChanges(ctx: StoreContext, name: string): Promise<void> {
   if (entries.length > 0) ctx.logger.info(`volume "${name}" is volatile: discarded the changes of its previous use`)
   // Deleting a large upper must not hold up the mount; `close` (and gc, after a crash) finishes it.
   ctx.background.deleteTrash(trash)
+}
+
+function copyTop(from: string, upper: string): void {
+  copyDirAttrs(from, upper, {overlayMarks: false})
+  copyTimes(from, upper)
 }

@@ -7,6 +7,7 @@ import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {assertNothingPlanted} from '../disk/planted.js'
 import {readRecords} from '../disk/records.js'
+import {lowerLayerDirs, readLayerIndex} from '../disk/layer-index.js'
 import {DotError, errnoCode, wrap} from '../errors.js'
 import {overlayMountedOn, overlayMountsUnder} from '../kernel/overlays.js'
 import type {StoreContext} from './context.js'
@@ -23,8 +24,10 @@ export interface Volume {
   mountpoint?: string
   /** Active mount IDs and how many times each is mounted. */
   mounts: Record<string, number>
-  /** The upper layer: the volume's changes. */
+  /** The upper layer: the volume's changes (since its newest snapshot, if any). */
   upper: string
+  /** How many snapshots (frozen layers) it has. */
+  snapshots: number
 }
 
 /** How long the root must have been unchanged for its listing to be reused (well over a kernel tick). */
@@ -127,10 +130,11 @@ export async function listVolumes(ctx: StoreContext): Promise<Volume[]> {
   return volumes
 }
 
-/** Bytes the volume's changes occupy. Walks the upper layer: for admins, never on a hot path. */
+/** Bytes the volume's changes occupy, snapshot layers included. Walks them: for admins, never on a hot path. */
 export async function changesSize(ctx: StoreContext, name: string): Promise<number> {
   validateName(name)
-  return diskUsage(ctx.layout.upper(name))
+  const sizes = await Promise.all([ctx.layout.upper(name), ...lowerLayerDirs(ctx.layout, name)].map((dir) => diskUsage(dir)))
+  return sizes.reduce((a, b) => a + b, 0)
 }
 
 export function toVolume(ctx: StoreContext, name: string, meta: Metadata, records: Map<string, number>, mounted: boolean): Volume {
@@ -142,6 +146,7 @@ export function toVolume(ctx: StoreContext, name: string, meta: Metadata, record
     mounted,
     mounts: Object.fromEntries([...records].sort(([a], [b]) => a.localeCompare(b))),
     upper: ctx.layout.upper(name),
+    snapshots: readLayerIndex(ctx.layout, name).layers.length,
   }
   if (mounted) volume.mountpoint = ctx.layout.mountpoint(name)
   return volume
