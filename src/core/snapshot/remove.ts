@@ -8,7 +8,7 @@ import type {VolumeStore} from '../volume/store.js'
 import {findTag} from './list.js'
 import {withIdleLayers} from './snapshot.js'
 import {squashLayers} from './squash.js'
-import {newLayerDir, switchLayers} from './switch.js'
+import {newLayerDir, sweepLayers, switchLayers} from './switch.js'
 
 export interface SnapshotRemoveResult {
   volume: string
@@ -51,6 +51,7 @@ export async function removeSnapshot(store: VolumeStore, name: string, tag: stri
     } finally {
       if (guard !== undefined) closeSync(guard)
     }
+    sweepLayers(ctx, name)
     store.logger.info(`volume "${name}": snapshot "${tag}" removed`)
     return {volume: name, tag, mergedInto: at === layers.length - 1 ? 'upper' : layers[at + 1].tag, snapshots: rest.length}
   })

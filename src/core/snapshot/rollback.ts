@@ -9,7 +9,7 @@ import {waitForRecovers} from '../recover/upper-guard.js'
 import type {VolumeStore} from '../volume/store.js'
 import {findTag} from './list.js'
 import {withIdleLayers} from './snapshot.js'
-import {newLayerDir, prepareFresh, switchLayers} from './switch.js'
+import {newLayerDir, prepareFresh, sweepLayers, switchLayers} from './switch.js'
 
 export interface RollbackResult {
   volume: string
@@ -45,6 +45,7 @@ export async function rollbackVolume(store: VolumeStore, name: string, tag: stri
     } finally {
       if (guard !== undefined) closeSync(guard)
     }
+    sweepLayers(ctx, name)
     store.logger.info(`volume "${name}": rolled back to snapshot "${tag}"`)
     return result
   })

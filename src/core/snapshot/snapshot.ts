@@ -47,6 +47,7 @@ export async function snapshotVolume(store: VolumeStore, name: string, tag?: str
     } finally {
       if (guard !== undefined) closeSync(guard)
     }
+    sweepLayers(ctx, name)
     store.logger.info(`volume "${name}": snapshot "${chosen}" taken`)
     return {volume: name, tag: chosen, createdAt: now.toISOString(), snapshots: layers.length + 1}
   })

@@ -37,12 +37,14 @@ export function prepareFresh(ctx: StoreContext, name: string, topFrom: string): 
   return fresh
 }
 
-/** Step 2, then 3: the index write that decides, then the renames it asks for, then the sweep. */
+/**
+ * Step 2: the index write that decides, then the renames it asks for. Step 3 is the caller's
+ * `sweepLayers`, once it has let go of the old upper layer (its recover guard is a flock the sweep respects).
+ */
 export function switchLayers(ctx: StoreContext, name: string, index: LayerIndex, op: LayerOperation): void {
   writeLayerIndex(ctx.layout, name, index)
   ctx.crash(`${op}:after-index` as CrashPoint)
   finishPending(ctx, name, op)
-  sweepLayers(ctx, name)
 }
 
 /** Finishes a change of the upper layer that an index write decided (idempotent). Returns whether there was one. */
