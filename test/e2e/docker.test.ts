@@ -4,6 +4,7 @@ import {assertDocker, dockerOnly} from '../helpers/requirements.js'
 import {E2E} from './harness/e2e.js'
 import {pluginFailures} from './scenarios/plugin-failures.js'
 import {removeAfterFailedUnmount} from './scenarios/remove-after-failed-unmount.js'
+import {snapshotsThroughDocker} from './scenarios/snapshots.js'
 import {containersOnAVolume} from './scenarios/volume-data.js'
 import {volumeLifecycle} from './scenarios/volume-lifecycle.js'
 
@@ -33,6 +34,7 @@ describe('e2e: docker-on-top as a dockerd volume plugin', dockerOnly(), () => {
   describe('docker volume create, inspect, ls, rm', () => volumeLifecycle(e2e))
   describe('containers on a volume', () => containersOnAVolume(e2e))
   describe('docker volume rm after a failed unmount', () => removeAfterFailedUnmount(e2e))
+  describe('snapshots of a volume containers use', () => snapshotsThroughDocker(e2e))
   // Last: it kills the plugin.
   describe('plugin crash and a vanished base', () => pluginFailures(e2e))
 })

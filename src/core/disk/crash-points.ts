@@ -38,12 +38,32 @@
  * | commit    | commit:entry-removed          | as above, upper/ partly emptied (entries durable first)   | as above                                         |
  * | export    | (writing the layer)           | `.tmp-export-<name>-*` with a view mounted; the volume    | view detached, entry deleted                     |
  * |           |                               | never changed                                             |                                                  |
+ * | snapshot  | snapshot:after-fresh-made     | empty `layers/.fresh-*`, index unchanged                  | deleted (not named by the index): no snapshot    |
+ * | snapshot  | snapshot:after-index          | index names the new layer and `pending` (upper/ -> layer, | renames finished, `pending` cleared: the         |
+ * |           |                               | fresh -> upper/); nothing renamed yet                     | snapshot exists, the view is unchanged           |
+ * | snapshot  | snapshot:after-upper-moved    | upper/ is the layer; no upper/; fresh waiting             | fresh renamed to upper/, as above                |
+ * | snapshot  | snapshot:after-fresh-in       | done but `pending` still in the index                     | `pending` cleared                                |
+ * | rollback  | rollback:after-backup         | the backup file complete; volume as it was                | nothing (a `.fresh-*` is not made yet)           |
+ * | rollback  | rollback:after-fresh-made     | `layers/.fresh-*` (the tag's top), index unchanged        | deleted: no rollback                             |
+ * | rollback  | rollback:after-index          | index without the later layers, `pending` (upper/ ->      | renames finished, the dropped layers and upper   |
+ * |           |                               | `.dropped-*`, fresh -> upper/)                            | deleted: rolled back                             |
+ * | rollback  | rollback:after-upper-moved    | old upper in `layers/.dropped-*`; no upper/               | as above                                         |
+ * | rollback  | rollback:after-fresh-in       | done but `pending` still in the index                     | `pending` cleared, dropped layers deleted        |
+ * | snap. rm  | snapshot-rm:after-merge       | merged layer built under a name the index lacks           | deleted: the snapshot stays                      |
+ * | snap. rm  | snapshot-rm:after-index       | index without the tag, naming the merged layer (into the  | the merged-away layers deleted; into the upper:  |
+ * |           |                               | upper: with `pending`)                                    | renames finished first                           |
+ * | snap. rm  | snapshot-rm:after-upper-moved | (into the upper) old upper in `.dropped-*`; no upper/     | merged layer renamed to upper/, the rest deleted |
+ * | snap. rm  | snapshot-rm:after-fresh-in    | done but `pending` still in the index                     | `pending` cleared, merged-away layers deleted    |
+ *
+ * The snapshot rows: the index write (layers/index.json, fsynced, renamed into place) decides; what the
+ * index does not name is garbage; `pending` is finished by whoever reads it next, a mount included
+ * (snapshot/switch.ts). A first mount, reset and import finish a `pending` before they touch upper/.
  *
  * Every row is valid or detectably dirty: records mean use (mount, then record; unrecord, then
  * unmount), and whatever is half made or half deleted lives under a scratch name (disk/layout.ts).
- * test/integration/crash-points.test.ts (the store's points) and changes-crash.test.ts (import, reset,
- * commit) kill a process at each point and check the last column; unit/crash-table.test.ts that every
- * point has a row here.
+ * test/integration/crash-points.test.ts (the store's points), changes-crash.test.ts (import, reset,
+ * commit) and snapshots-crash.test.ts (snapshot, rollback, snapshot rm) kill a process at each point and
+ * check the last column; unit/crash-table.test.ts that every point has a row here.
  */
 
 /**
