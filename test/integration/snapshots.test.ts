@@ -121,6 +121,24 @@ describe('snapshots: three layers, rollback, snapshot rm, diff --since, export',
     assert.deepEqual(compareTrees(views[3], await readTree(recovered), {ignoreRootMtime: true}), [], 'recover copies the layered view')
   })
 
+  test('a volatile volume keeps its snapshots as its baseline: the wipe drops only the upper layer', async () => {
+    const base = tmp.base('vol', {a: 'base\n'})
+    await store.create('vol', {base, volatile: 'true'})
+    let mp = await store.mount('vol', 'x')
+    fs.writeFileSync(path.join(mp, 'kept'), 'in the snapshot\n')
+    fs.chmodSync(mp, 0o751)
+    await store.unmount('vol', 'x')
+    assert.equal((await dot(['snapshot', 'vol', 'baseline'])).code, 0)
+    const baseline = await view('vol')
+    mp = await store.mount('vol', 'x')
+    fs.writeFileSync(path.join(mp, 'scratch'), 'gone at the next first mount\n')
+    fs.rmSync(path.join(mp, 'kept'))
+    await store.unmount('vol', 'x')
+    // The next first mount wipes the upper layer: back to the snapshot, top included.
+    same(baseline, await view('vol'), 'the view after the wipe is the snapshot')
+    assert.deepEqual((parseJson(await dot(['snapshots', 'vol', '--json'])) as {tag: string}[]).map((s) => s.tag), ['baseline'])
+  })
+
   test('bad input: a clear message, the documented exit code, nothing written', async () => {
     const base = tmp.base('bad', {f: 'x'})
     assert.equal((await dot(['create', 'b', '--base', base])).code, 0)
