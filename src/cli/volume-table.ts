@@ -53,7 +53,8 @@ export function formatCreated(iso: string): string {
 
 /**
  * Renders `dot ls`. On a terminal (`columns`) the table fits its width: BASE is shortened in the
- * middle first, then USERS at its end, then NAME in the middle; the other columns are short already.
+ * middle first, then USERS at its end, SNAPSHOTS is headed SNAPS, then NAME in the middle; the other
+ * columns are short already.
  * chalk and cli-table3 are imported here, on demand, so `dot ls -q` and other commands never load them.
  */
 export async function renderVolumeTable(volumes: VolumeReport[], options: TableOptions): Promise<string> {
@@ -61,8 +62,9 @@ export async function renderVolumeTable(volumes: VolumeReport[], options: TableO
   const chalk = new Chalk({level: options.colour ? 1 : 0})
   const fit = options.columns !== undefined && !options.noTrunc
   let rows = volumes.map((volume) => volumeRow(volume, {short: fit}))
-  if (fit) rows = fitRows(rows, options.columns!)
-  const table = new Table(TABLE_HEADERS.map((h) => chalk.bold(h)))
+  let headers: string[] = [...TABLE_HEADERS]
+  if (fit) ({rows, headers} = fitRows(rows, options.columns!))
+  const table = new Table(headers.map((h) => chalk.bold(h)))
   for (const [i, volume] of volumes.entries()) {
     const [name, base, volatile, state, users, snapshots, changes, created] = rows[i]
     table.push([
@@ -80,19 +82,25 @@ export async function renderVolumeTable(volumes: VolumeReport[], options: TableO
   return table.render() + legend
 }
 
+/** CREATED as a bare date, the last thing a narrow terminal cuts. */
+const DATE_ONLY = 10
+/** The SNAPSHOTS header on a terminal too narrow for it. */
+const SNAPSHOTS_SHORT = 'SNAPS'
+
 /**
- * The cells cut so that a line fits `columns`: BASE (middle), USERS down to one short ID, CREATED
- * without " UTC", NAME (middle), then USERS to its count.
+ * The cells cut so that a line fits `columns`: BASE (middle), USERS down to one short ID, SNAPSHOTS
+ * headed "SNAPS", CREATED without " UTC", NAME (middle), CREATED to its date, then USERS to its count.
  */
-function fitRows(rows: string[][], columns: number): string[][] {
+function fitRows(rows: string[][], columns: number): {rows: string[][]; headers: string[]} {
   const specs: ColumnSpec[] = TABLE_HEADERS.map((header, i) => {
     const natural = Math.max(header.length, ...rows.map((row) => [...row[i]].length))
-    const min = {NAME: 8, BASE: 10, USERS: 7, CREATED: 16}[header as string] ?? natural
+    const min = {NAME: 8, BASE: 10, USERS: 7, SNAPSHOTS: SNAPSHOTS_SHORT.length, CREATED: DATE_ONLY}[header as string] ?? natural
     return {natural, min: Math.min(min, natural)}
   })
-  const [NAME, BASE, USERS, CREATED] = [0, 1, 4, 7]
-  const widths = fitWidths(specs, columns, [BASE, [USERS, 3 + SHORT_ID + 1], CREATED, NAME, USERS])
-  return rows.map((row) =>
+  const [NAME, BASE, USERS, SNAPSHOTS, CREATED] = [0, 1, 4, 5, 7]
+  const widths = fitWidths(specs, columns, [BASE, [USERS, 3 + SHORT_ID + 1], SNAPSHOTS, [CREATED, 16], NAME, CREATED, USERS])
+  const headers = TABLE_HEADERS.map((header, i) => (i === SNAPSHOTS && widths[i] < header.length ? SNAPSHOTS_SHORT : header))
+  const cut = rows.map((row) =>
     row.map((cell, i) => {
       if (i === BASE || i === NAME) return shortenMiddle(cell, widths[i])
       if (i === USERS) return shortenEnd(cell, widths[i])
@@ -100,4 +108,5 @@ function fitRows(rows: string[][], columns: number): string[][] {
       return cell
     }),
   )
+  return {rows: cut, headers}
 }

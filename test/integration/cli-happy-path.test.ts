@@ -11,7 +11,7 @@ import type {VolumeReport as Report} from '../../src/cli/volume-report.js'
 import {dotArgs} from './cli-fixtures.js'
 import {fingerprint, overlayCount, recordFiles} from './store-fixtures.js'
 
-const REPORT_KEYS = ['name', 'base', 'volatile', 'createdAt', 'state', 'mounts', 'upper', 'changesBytes', 'wipeAtNextMount']
+const REPORT_KEYS = ['name', 'base', 'volatile', 'createdAt', 'state', 'mounts', 'upper', 'snapshots', 'changesBytes', 'wipeAtNextMount']
 const ESC = '\u001B['
 
 /** An admin's session through the real CLI, as root with real overlays; the tests run in order. */
@@ -85,7 +85,8 @@ describe('CLI: create, ls, inspect, mount, unmount, rm', rootOnly(), () => {
     assert.deepEqual(lines[0].split(/\s{2,}/), ['NAME', 'BASE', 'VOLATILE', 'STATE', 'USERS', 'SNAPSHOTS', 'CHANGES', 'CREATED'])
     const rows = Object.fromEntries(lines.slice(1).map((line) => line.split(/\s{2,}/)).map((cells) => [cells[0], cells]))
     assert.deepEqual(Object.keys(rows), ['data', 'other', 'scratch'])
-    const [, dataBase, dataVolatile, dataState, dataUsers, dataChanges, dataCreated] = rows.data
+    const [, dataBase, dataVolatile, dataState, dataUsers, dataSnapshots, dataChanges, dataCreated] = rows.data
+    assert.equal(dataSnapshots, '0')
     assert.equal(dataBase, base)
     assert.equal(dataVolatile, 'no')
     assert.equal(dataState, 'mounted')
@@ -112,7 +113,7 @@ describe('CLI: create, ls, inspect, mount, unmount, rm', rootOnly(), () => {
     const volumes = parseJson(result) as Report[]
     assert.deepEqual(volumes.map((v) => v.name), ['data', 'other', 'scratch'])
     const data = volumes[0]
-    assert.deepEqual(Object.keys(data), ['name', 'base', 'volatile', 'createdAt', 'state', 'mountpoint', 'mounts', 'upper', 'changesBytes', 'wipeAtNextMount'])
+    assert.deepEqual(Object.keys(data), ['name', 'base', 'volatile', 'createdAt', 'state', 'mountpoint', 'mounts', 'upper', 'snapshots', 'changesBytes', 'wipeAtNextMount'])
     assert.deepEqual(data.mounts, {job: 1, manual: 1})
     assert.ok(data.changesBytes >= 64 * 1024)
     assert.deepEqual(Object.keys(volumes[2]), REPORT_KEYS, 'no mountpoint while idle')

@@ -70,7 +70,7 @@ describe('CLI in a terminal: the tables fit its width', rootOnly(), () => {
       const lines = await inTerminal(width, ['ls'])
       assert.equal(lines.length, 5, lines.join('\n'))
       for (const line of lines) assert.ok([...line].length <= width, `${[...line].length} > ${width}: ${line}`)
-      assert.match(lines[0], /^NAME +BASE +VOLATILE +STATE +USERS +CHANGES +CREATED$/)
+      assert.match(lines[0], /^NAME +BASE +VOLATILE +STATE +USERS +SNAP(SHOT)?S +CHANGES +CREATED$/)
       const busy = lines.find((l) => l.includes('mounted'))!
       assert.match(busy, width === 80 ? / 4: [0-9a-f]{4,12}…? / : / 4: [0-9a-f]{12}, [0-9a-f]{12}, [0-9a-f]{12}, manual /, 'USERS: the count, then 12-character IDs')
       for (const id of ids) assert.ok(!busy.includes(id.slice(0, 13)), 'no ID longer than 12 characters')

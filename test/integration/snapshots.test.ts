@@ -178,6 +178,17 @@ describe('snapshots: three layers, rollback, snapshot rm, diff --since, export',
       await store.unmount('b', 'busy')
     }
     assert.equal(JSON.stringify(listing(store.layout.volume('b'))), before, 'nothing written')
+    // A layers/ replaced by a symlink is never followed: every snapshot command refuses the volume.
+    const victim = path.join(tmp.dir, 'victim')
+    fs.mkdirSync(victim)
+    assert.equal((await dot(['create', 'p', '--base', base])).code, 0)
+    fs.symlinkSync(victim, store.layout.layers('p'))
+    for (const args of [['snapshot', 'p', 'x'], ['snapshots', 'p'], ['rollback', 'p', 'x'], ['snapshot', 'rm', 'p', 'x'], ['mount', 'p']]) {
+      const result = await dot(args)
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`)
+      assert.match(result.stderr, /is a symbolic link/)
+    }
+    assert.deepEqual(fs.readdirSync(victim), [])
     const commit = await dot(['commit', 'b', '--yes'])
     assert.equal(commit.code, 2)
     assert.match(commit.stderr, /has 1 snapshot \(one\); dot commit writes only a volume without snapshots/)

@@ -37,4 +37,10 @@ describe('overlay options', () => {
   test('read-only overlays list lower layers topmost first, separated by unescaped colons', () => {
     assert.equal(readOnlyOverlayMount('s', ['/up:per', '/base'], '/t').data, 'lowerdir=/up\\:per:/base')
   })
+
+  test('snapshot layers sit between upper and base, newest first, each escaped; none gives the Go options exactly', () => {
+    const paths = {base: '/srv/data', upper: '/r/v/upper', workdir: '/r/v/workdir', mountpoint: '/r/v/mountpoint'}
+    assert.equal(overlayMount('v', {...paths, layers: []}).data, overlayMount('v', paths).data)
+    assert.equal(overlayMount('v', {...paths, layers: ['/r/v/layers/l-2', '/r/v/layers/l:1']}).data, 'lowerdir=/r/v/layers/l-2:/r/v/layers/l\\:1:/srv/data,upperdir=/r/v/upper,workdir=/r/v/workdir')
+  })
 })

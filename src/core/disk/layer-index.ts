@@ -1,9 +1,10 @@
-import {closeSync, constants, mkdirSync, openSync, readFileSync} from 'node:fs'
+import {closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync} from 'node:fs'
 
 import {writeDurably} from './atomic-write.js'
 import {DotError, errnoCode, invalid} from '../errors.js'
 import type {Layout} from './layout.js'
 import {NAME_MAX_LENGTH, NAME_PATTERN} from './names.js'
+import {plantedError} from './planted.js'
 
 /** One frozen layer: a snapshot. */
 export interface LayerEntry {
@@ -84,9 +85,11 @@ export function writeLayerIndex(layout: Layout, name: string, index: LayerIndex)
   writeDurably(layout.layerIndex(name), JSON.stringify(json, null, 1) + '\n')
 }
 
-/** The lower directories to mount above the base, newest first. */
+/** The lower directories to mount above the base, newest first; a layer replaced by a symlink is refused, never followed. */
 export function lowerLayerDirs(layout: Layout, name: string, index = readLayerIndex(layout, name)): string[] {
-  return index.layers.map((entry) => layout.layer(name, entry.dir)).reverse()
+  const dirs = index.layers.map((entry) => layout.layer(name, entry.dir)).reverse()
+  for (const dir of dirs) if (lstatSync(dir, {throwIfNoEntry: false})?.isSymbolicLink()) throw plantedError(name, dir)
+  return dirs
 }
 
 /** Throws an `invalid` error unless `tag` follows the volume-name rule (it names a snapshot on the command line). */

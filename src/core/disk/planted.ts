@@ -6,7 +6,8 @@ import type {Layout} from './layout.js'
 /**
  * The rule: nothing follows a symbolic link planted inside the root. Every entry docker-on-top reads,
  * writes, mounts on or deletes in the root is a directory or file of its own; a symlink where one
- * should be (a volume directory, metadata.json, activemounts/, upper/, workdir/, mountpoint/, .locks/,
+ * should be (a volume directory, metadata.json, activemounts/, upper/, workdir/, mountpoint/, layers/ and each
+ * snapshot layer in it, .locks/,
  * a scratch entry) is reported and never followed nor acted on: operations on that volume are refused
  * with its path, and start-up and `dot gc` list it and leave it alone for an administrator to remove.
  * Entries are checked with lstat under the volume's lock; files are opened with O_NOFOLLOW and the
@@ -14,7 +15,7 @@ import type {Layout} from './layout.js'
  */
 
 /** The entries of a volume that are checked, in the order they are checked. */
-const VOLUME_ENTRIES = ['metadata.json', 'activemounts', 'upper', 'workdir', 'mountpoint'] as const
+const VOLUME_ENTRIES = ['metadata.json', 'activemounts', 'upper', 'workdir', 'mountpoint', 'layers'] as const
 
 /** Whether `p` is itself a symbolic link (a missing entry is not). */
 export function isSymlink(p: string): boolean {

@@ -2,6 +2,7 @@ import {diskUsage} from '../disk/disk-usage.js'
 import {readLayerIndex} from '../disk/layer-index.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
+import {assertNothingPlanted} from '../disk/planted.js'
 import {notFound} from '../errors.js'
 import type {Layout} from '../disk/layout.js'
 import type {LayerEntry} from '../disk/layer-index.js'
@@ -16,6 +17,7 @@ export interface SnapshotInfo {
 /** `dot snapshots NAME`: the volume's snapshots, oldest first. */
 export async function listSnapshots(layout: Layout, name: string): Promise<SnapshotInfo[]> {
   validateName(name)
+  assertNothingPlanted(layout, name)
   readMetadata(layout.metadata(name), name)
   const {layers} = readLayerIndex(layout, name)
   return Promise.all(layers.map(async (entry) => ({tag: entry.tag, createdAt: entry.createdAt, bytes: await diskUsage(layout.layer(name, entry.dir))})))
