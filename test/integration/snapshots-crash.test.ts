@@ -95,6 +95,20 @@ describe('snapshot, rollback and snapshot rm survive a kill -9 at every step', r
   const REMOVE = CRASH_POINTS.filter((p) => p.startsWith('snapshot-rm:'))
   test('every snapshot crash point is covered', () => assert.equal(SNAPSHOT.length + ROLLBACK.length + REMOVE.length, 13))
 
+  test('dot gc --dry-run names what a cut-off snapshot left and changes nothing', async () => {
+    const {name, now} = await history()
+    assert.equal((await dot(['snapshot', name, 's3'], 'snapshot:after-upper-moved')).code, 128)
+    const before = fs.readdirSync(store.layout.layers(name)).sort()
+    const dry = await dot(['gc', '--dry-run'])
+    assert.equal(dry.code, 0, dry.stderr)
+    assert.match(dry.stdout, /a snapshot operation .* was cut off after it was decided/)
+    assert.deepEqual(fs.readdirSync(store.layout.layers(name)).sort(), before, 'nothing changed')
+    assert.equal(fs.existsSync(store.layout.upper(name)), false, 'the upper layer is still where the crash left it')
+    await repairs['dot gc']()
+    same(now, await view(name), 'view after the repair')
+    clean(name)
+  })
+
   for (const [how, runRepair] of Object.entries(repairs)) {
     for (const point of SNAPSHOT) {
       test(`snapshot killed at ${point}, then ${how}: the view is unchanged; snapshot again completes`, async () => {
