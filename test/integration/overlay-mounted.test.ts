@@ -5,9 +5,13 @@ import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
 import {parseMountinfo} from '../../src/core/kernel/mountinfo.js'
-import {countOverlays, overlayMountedOn} from '../../src/core/kernel/overlays.js'
+import {countOverlays, overlayMountedGiven, overlayMountedOn} from '../../src/core/kernel/overlays.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
+
+/** overlayMountedGiven from lstats of the path and its parent: what Get uses, which must agree. */
+const given = (p: string) =>
+  overlayMountedGiven(p, fs.lstatSync(p, {throwIfNoEntry: false}), fs.lstatSync(path.dirname(p), {throwIfNoEntry: false}))
 
 const inMountinfo = (mountpoint: string) => countOverlays(parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'))).has(mountpoint)
 
@@ -27,6 +31,8 @@ describe('overlayMountedOn', rootOnly(), () => {
     assert.equal(overlayMountedOn(path.join(dir, 'missing')), false)
     assert.equal(overlayMountedOn(path.join(dir, 'file', 'mountpoint')), false)
     assert.equal(overlayMountedOn(path.join(dir, 'plain')), false)
+    assert.equal(given(path.join(dir, 'missing')), false)
+    assert.equal(given(path.join(dir, 'plain')), false)
   })
 
   test('another file system mounted there is not an overlay', () => {
@@ -34,6 +40,7 @@ describe('overlayMountedOn', rootOnly(), () => {
     execFileSync('mount', ['-t', 'tmpfs', 'dot-test', mountpoint])
     try {
       assert.equal(overlayMountedOn(mountpoint), false)
+      assert.equal(given(mountpoint), false)
     } finally {
       execFileSync('umount', [mountpoint])
     }
@@ -44,9 +51,11 @@ describe('overlayMountedOn', rootOnly(), () => {
     const base = tmp.base('b', {'f.txt': 'f'})
     execFileSync('mount', ['-t', 'overlay', 'dot-test', '-o', `lowerdir=${base},upperdir=${dir}/upper,workdir=${dir}/work`, mountpoint])
     assert.equal(overlayMountedOn(mountpoint), true)
+    assert.equal(given(mountpoint), true)
     assert.equal(inMountinfo(mountpoint), true)
     execFileSync('umount', [mountpoint])
     assert.equal(overlayMountedOn(mountpoint), false)
+    assert.equal(given(mountpoint), false)
     assert.equal(inMountinfo(mountpoint), false)
   })
 

@@ -1,4 +1,4 @@
-import {lstatSync} from 'node:fs'
+import {type Stats, lstatSync} from 'node:fs'
 
 import {invalid} from '../errors.js'
 import type {Layout} from './layout.js'
@@ -35,8 +35,24 @@ export function plantedEntry(layout: Layout, name: string): string | undefined {
 
 /** Throws (invalid) when volume `name` has a planted symlink: nothing may act on it. */
 export function assertNothingPlanted(layout: Layout, name: string): void {
-  const planted = plantedEntry(layout, name)
-  if (planted) throw plantedError(name, planted)
+  checkedVolumeStats(layout, name)
+}
+
+/**
+ * assertNothingPlanted that also hands back the lstats of the volume directory and its mountpoint
+ * (undefined: missing), so that a read can tell whether something is mounted without stating them again.
+ */
+export function checkedVolumeStats(layout: Layout, name: string): {dir?: Stats; mountpoint?: Stats} {
+  const dir = layout.volume(name)
+  const stats: {dir?: Stats; mountpoint?: Stats} = {}
+  for (const entry of ['', ...VOLUME_ENTRIES]) {
+    const p = entry === '' ? dir : `${dir}/${entry}`
+    const stat = lstatSync(p, {throwIfNoEntry: false})
+    if (stat?.isSymbolicLink()) throw plantedError(name, p)
+    if (entry === '') stats.dir = stat
+    else if (entry === 'mountpoint') stats.mountpoint = stat
+  }
+  return stats
 }
 
 export function plantedError(name: string, planted: string) {

@@ -1,4 +1,4 @@
-import {statfsSync, statSync} from 'node:fs'
+import {type Stats, statfsSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {errnoCode, wrap} from '../errors.js'
@@ -32,6 +32,21 @@ export function overlayMountedOn(mountpoint: string): boolean {
   } catch (err) {
     const code = errnoCode(err)
     if (code === 'ENOENT' || code === 'ENOTDIR') return false // no mountpoint directory: nothing mounted there
+    throw wrap(`checking whether an overlay is mounted on ${mountpoint}`, err)
+  }
+}
+
+/**
+ * overlayMountedOn from lstats already taken of the mountpoint and its parent (neither a symlink, so
+ * they are what stat gives): one statfs, and only when the mountpoint is a mount point.
+ */
+export function overlayMountedGiven(mountpoint: string, stat: Stats | undefined, parent: Stats | undefined): boolean {
+  if (stat === undefined || parent === undefined || stat.dev === parent.dev) return false
+  try {
+    return statfsSync(mountpoint).type === OVERLAYFS_SUPER_MAGIC
+  } catch (err) {
+    const code = errnoCode(err)
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false // unmounted and removed since the lstat
     throw wrap(`checking whether an overlay is mounted on ${mountpoint}`, err)
   }
 }

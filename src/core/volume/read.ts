@@ -5,11 +5,11 @@ import {diskUsage} from '../disk/disk-usage.js'
 import type {Metadata} from '../disk/metadata.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
-import {assertNothingPlanted} from '../disk/planted.js'
+import {assertNothingPlanted, checkedVolumeStats} from '../disk/planted.js'
 import {readRecords} from '../disk/records.js'
 import {lowerLayerDirs, readLayerIndex} from '../disk/layer-index.js'
 import {DotError, errnoCode, wrap} from '../errors.js'
-import {overlayMountedOn, overlayMountsUnder} from '../kernel/overlays.js'
+import {overlayMountedGiven, overlayMountedOn, overlayMountsUnder} from '../kernel/overlays.js'
 import type {StoreContext} from './context.js'
 
 /** A volume as both faces show it. Cheap to build: no walk of the upper layer. */
@@ -42,9 +42,11 @@ const SYNC_LISTING_MAX = 2000
 export function getVolume(ctx: StoreContext, name: string): Volume {
   validateName(name)
   const {layout} = ctx
-  assertNothingPlanted(layout, name)
+  // The planted check's lstats also tell whether the mountpoint is a mount point: two stats fewer.
+  const stats = checkedVolumeStats(layout, name)
   const meta = readMetadata(layout.metadata(name), name)
-  return toVolume(ctx, name, meta, readRecords(layout, name), overlayMountedOn(layout.mountpoint(name)))
+  const mounted = overlayMountedGiven(layout.mountpoint(name), stats.mountpoint, stats.dir)
+  return toVolume(ctx, name, meta, readRecords(layout, name), mounted)
 }
 
 /**
