@@ -70,9 +70,7 @@ export const ROUTES: Record<string, Route> = {
       const mountpoint = await store.mount(name, id)
       return {
         response: {Mountpoint: mountpoint} satisfies MountpointResponse,
-        undo: async () => {
-          await store.unmount(name, id)
-        },
+        undo: () => store.dropUse(name, id),
         summary: `mounted volume "${name}" for id ${id} at ${mountpoint}`,
       }
     },
@@ -84,7 +82,7 @@ export const ROUTES: Record<string, Route> = {
       const name = requestName(body)
       const id = requestId(body)
       // An ID that is not mounted is a success inside the store (§9.4).
-      await store.unmount(name, id)
+      await store.dropUse(name, id)
       return {response: {}, summary: `unmount of volume "${name}" for id ${id} done`}
     },
   },

@@ -7,7 +7,7 @@ import {mountVolume} from './mount.js'
 import {changesSize, getVolume, listBrief, listVolumes, volumeNames, type Volume} from './read.js'
 import {removeVolume} from './remove.js'
 import {resolveStoreRoot} from './store-root.js'
-import {type UnmountResult, unmountVolume} from './unmount.js'
+import {type UnmountResult, dropMountUse, unmountVolume} from './unmount.js'
 
 export type {StoreOptions} from './context.js'
 export type {Volume} from './read.js'
@@ -93,6 +93,12 @@ export class VolumeStore {
   unmount(name: string, id: string): Promise<UnmountResult> {
     this.context.background.touch()
     return unmountVolume(this.context, name, id)
+  }
+
+  /** Drops one use of mount ID `id`, reading nothing back (the plugin's Unmount and Mount rollback). */
+  dropUse(name: string, id: string): Promise<void> {
+    this.context.background.touch()
+    return dropMountUse(this.context, name, id)
   }
 
   /** Runs `task` holding the volume's lock. */
