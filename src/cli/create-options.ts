@@ -8,7 +8,7 @@ import {invalid} from '../core/errors.js'
  * takes. Keys are not checked here: the core refuses unknown ones, naming the allowed ones, for both
  * callers alike. A key given twice is refused rather than silently taking one of the values.
  */
-export function createOptionsFromFlags(flags: {base?: string; volatile?: boolean; from?: string; opt?: string[]}): Record<string, string> {
+export function createOptionsFromFlags(flags: {base?: string; volatile?: boolean; from?: string; size?: string; tmpfs?: boolean; opt?: string[]}): Record<string, string> {
   const options: Record<string, string> = {}
   for (const pair of flags.opt ?? []) {
     const eq = pair.indexOf('=')
@@ -26,6 +26,12 @@ export function createOptionsFromFlags(flags: {base?: string; volatile?: boolean
   if (flags.volatile) {
     if (Object.hasOwn(options, 'volatile')) throw invalid('volatile is given both as --volatile and as -o volatile=; give it once', {option: 'volatile'})
     options.volatile = 'true'
+  }
+  for (const key of ['size', 'tmpfs'] as const) {
+    const value = flags[key]
+    if (value === undefined || value === false) continue
+    if (Object.hasOwn(options, key)) throw invalid(`${key} is given both as --${key} and as -o ${key}=; give it once`, {option: key})
+    options[key] = String(value)
   }
   if (flags.from !== undefined) {
     if (Object.hasOwn(options, 'from')) throw invalid('from is given both as --from and as -o from=; give it once', {option: 'from'})

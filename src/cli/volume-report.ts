@@ -19,6 +19,11 @@ export interface VolumeReport {
   snapshots: number
   /** Disk space of its changes: the upper layer and the snapshot layers. */
   changesBytes: number
+  /** With size=: the limit in bytes and what its file system uses of it. */
+  sizeLimit?: number
+  limitUsedBytes?: number
+  /** With tmpfs=true: the changes live in memory while mounted. */
+  tmpfs?: boolean
   /** Volatile, idle and with changes: they are wiped at its next first mount (`dot recover` saves them). */
   wipeAtNextMount: boolean
 }
@@ -36,6 +41,8 @@ export async function reportVolume(store: VolumeStore, volume: Volume): Promise<
     upper: volume.upper,
     snapshots: volume.snapshots,
     ...(await changes(store, volume)),
+    ...(volume.sizeLimit !== undefined ? {sizeLimit: volume.sizeLimit, limitUsedBytes: volume.limitUsed ?? 0} : {}),
+    ...(volume.tmpfs ? {tmpfs: true} : {}),
   }
 }
 

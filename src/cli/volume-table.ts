@@ -28,7 +28,7 @@ export function volumeRow(volume: VolumeReport, options: {short?: boolean} = {})
     volume.state,
     options.short ? formatUsersShort(volume.mounts) : formatUsers(volume.mounts),
     String(volume.snapshots),
-    formatBytes(volume.changesBytes),
+    volume.sizeLimit === undefined ? formatBytes(volume.changesBytes) : `${formatBytes(volume.limitUsedBytes ?? 0)}/${formatBytes(volume.sizeLimit)}`,
     formatCreated(volume.createdAt),
   ]
 }

@@ -139,6 +139,8 @@ export function toWire(name: string, volume: Volume, withStatus: boolean): WireV
   if (created instanceof Date && !Number.isNaN(created.getTime())) wire.CreatedAt = created.toISOString()
   if (withStatus) {
     wire.Status = {base: volume.base, volatile: volume.volatile, mounted: volume.mounted, activeMounts: volume.mounts, upper: volume.upper, snapshots: volume.snapshots}
+    if (volume.sizeLimit !== undefined) Object.assign(wire.Status, {sizeLimit: volume.sizeLimit, limitUsed: volume.limitUsed ?? 0})
+    if (volume.tmpfs) wire.Status.tmpfs = true
   }
   return wire
 }

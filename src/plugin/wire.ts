@@ -31,6 +31,11 @@ export interface VolumeStatus {
   upper: string
   /** How many snapshots it has (`dot snapshots NAME` lists them). */
   snapshots: number
+  /** With size=: the limit of the changes in bytes and what of it is used. */
+  sizeLimit?: number
+  limitUsed?: number
+  /** With tmpfs=true: the changes are in memory while mounted. */
+  tmpfs?: boolean
 }
 
 export interface WireVolume {

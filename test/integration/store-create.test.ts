@@ -29,7 +29,7 @@ describe('store: create', () => {
       ['ok', {base: path.join(tmp.dir, 'missing')}, /does not exist/],
       ['ok', {base: file}, /is not a directory/],
       ['ok', {base: tmp.dir}, /contains the docker-on-top root/],
-      ['ok', {base: '/srv', size: '1G'}, /unknown option "size"/],
+      ['ok', {base: '/srv', quota: '1G'}, /unknown option "quota"/],
       ['ok', {base: '/srv', volatile: 'maybe'}, /for option "volatile"/],
     ]
     for (const [name, opts, message] of refusals) {

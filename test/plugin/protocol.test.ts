@@ -86,7 +86,7 @@ describe('dot serve: protocol edges', () => {
   test('non-string option values and unknown options are refused', async () => {
     assertErr(await serve.call('/VolumeDriver.Create', {Name: 'v1', Opts: {base, volatile: true}}), /option "volatile" must be a string, got boolean/)
     assertErr(await serve.call('/VolumeDriver.Create', {Name: 'v1', Opts: {base: 42}}), /option "base" must be a string, got number/)
-    assertErr(await serve.call('/VolumeDriver.Create', {Name: 'v1', Opts: {base, size: '1G'}}), /unknown option "size"; allowed options are: base, volatile/)
+    assertErr(await serve.call('/VolumeDriver.Create', {Name: 'v1', Opts: {base, quota: '1G'}}), /unknown option "quota"; allowed options are: base, volatile/)
     assertErr(await serve.call('/VolumeDriver.Create', {Name: 'v1', Opts: {base: 'relative/dir'}}), /not an absolute path/)
     assertErr(await serve.call('/VolumeDriver.Create', {Name: 'v1', Opts: {base: path.join(tmp.dir, 'missing')}}), /.+/)
     assert.deepEqual((await serve.call('/VolumeDriver.List', {})).json, {Volumes: []})
@@ -212,7 +212,7 @@ describe('dot serve: protocol edges', () => {
 
   test('requests are logged one line each at debug, user mistakes without a stack', () => {
     assert.match(serve.stderr, /debug \/VolumeDriver\.Capabilities \{\} -> \{"Capabilities":\{"Scope":"local"\}\}/)
-    assert.match(serve.stderr, /warn {2}\/VolumeDriver\.Create refused: unknown option "size"/)
+    assert.match(serve.stderr, /warn {2}\/VolumeDriver\.Create refused: unknown option "quota"/)
     assert.doesNotMatch(serve.stderr, /^\s+at /m)
     assert.equal(serve.stdout, `listening on ${socket}\n`)
   })

@@ -61,8 +61,8 @@ describe('create options', () => {
   })
 
   test('an unknown option is refused by name, listing the allowed ones', () => {
-    const err = refused({base: '/b', size: '10G'}, /unknown option "size"; allowed options are: base, volatile/)
-    assert.deepEqual(err.details, {option: 'size', allowed: [...ALLOWED_OPTIONS]})
+    const err = refused({base: '/b', quota: '10G'}, /unknown option "quota"; allowed options are: base, volatile/)
+    assert.deepEqual(err.details, {option: 'quota', allowed: [...ALLOWED_OPTIONS]})
     refused({base: '/b', Base: '/c'}, /unknown option "Base"/)
     refused({base: '/b', o: 'bind'}, /unknown option "o"/)
     refused(JSON.parse('{"base": "/b", "__proto__": "x"}'), /unknown option "__proto__"/)

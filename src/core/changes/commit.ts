@@ -8,6 +8,7 @@ import {readLayerIndex} from '../disk/layer-index.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {checkBase} from '../volume/base-check.js'
+import {ensureChangesFs} from '../volume/limit.js'
 import type {VolumeStore} from '../volume/store.js'
 import {writeBaseBackup} from './commit-backup.js'
 import {copyUpperIntoBase, deleteHidden, emptyUpper, resolveRedirects} from './commit-phases.js'
@@ -63,6 +64,7 @@ export async function commitVolume(store: VolumeStore, name: string, options: Co
   const base = meta.base
   return store.withVolumeLock(name, async () => {
     await refuseInUse(store, name)
+    await ensureChangesFs(store.context, name, meta) // a tmpfs volume not in use: nothing to commit
     const upper = store.layout.upper(name)
     const journal = path.join(store.layout.volume(name), COMMIT_JOURNAL)
     const resumed = lstatSync(journal, {throwIfNoEntry: false}) !== undefined

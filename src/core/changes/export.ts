@@ -11,7 +11,7 @@ import type {StoreContext} from '../volume/context.js'
 import {existingDirs, historyOf, withSingleUpper} from '../snapshot/history.js'
 import {type LayerPlan, planLayer} from './layer-plan.js'
 import {writeLayer} from './layer-writer.js'
-import {requireRoot} from './guards.js'
+import {changesReadable, requireRoot} from './guards.js'
 import {lockedScratch} from './scratch.js'
 
 export interface ExportResult {
@@ -77,6 +77,7 @@ export async function exportVolume(store: VolumeStore, name: string, out: Writab
   const meta = await readMetadata(store.layout.metadata(name), name)
   requireRoot('dot export')
   await checkBase(meta.base, store.root, name)
+  await changesReadable(store, name, meta)
   const volume = await store.get(name)
   const warnings: string[] = []
   if (volume.mounted) warnings.push(`volume "${name}" is mounted: its changes may move while they are read, so the layer may be inconsistent`)

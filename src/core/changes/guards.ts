@@ -1,4 +1,6 @@
 import {DotError, inUse} from '../errors.js'
+import type {Metadata} from '../disk/metadata.js'
+import {ensureChangesFs} from '../volume/limit.js'
 import type {VolumeStore} from '../volume/store.js'
 
 /** The checks every change operation starts with. */
@@ -7,6 +9,14 @@ export function requireRoot(what: string): void {
   if (process.geteuid?.() !== 0) {
     throw new DotError('unsupported', `${what} must run as root: overlayfs keeps its whiteouts and opaque-directory marks where only root can read and write them`)
   }
+}
+
+/**
+ * A size-limited volume's image mounted (under the volume's lock) before its changes are read without
+ * it; false for a tmpfs volume not in use, which has none (volume/limit.ts).
+ */
+export async function changesReadable(store: VolumeStore, name: string, meta: Metadata): Promise<boolean> {
+  return store.withVolumeLock(name, () => ensureChangesFs(store.context, name, meta))
 }
 
 export async function refuseInUse(store: VolumeStore, name: string): Promise<void> {

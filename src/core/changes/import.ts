@@ -5,11 +5,12 @@ import type {Readable} from 'node:stream'
 
 import type {CrashHook, CrashPoint} from '../disk/crash-points.js'
 import {OverlayXattrs} from '../kernel/overlay-xattrs.js'
-import {busy} from '../errors.js'
+import {busy, unsupported} from '../errors.js'
 import {tryLockDir} from '../kernel/flock.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {checkBase} from '../volume/base-check.js'
+import {hasLimit} from '../volume/limit.js'
 import type {VolumeStore} from '../volume/store.js'
 import {applyLayer, type DirTimes, planApply} from './apply-layer.js'
 import {writeDurably} from '../disk/atomic-write.js'
@@ -78,6 +79,9 @@ export async function prepareImport(store: VolumeStore, name: string, input: Rea
   const meta = await readMetadata(store.layout.metadata(name), name)
   await checkBase(meta.base, store.root, name)
   await refuseInUse(store, name)
+  if (hasLimit(meta)) {
+    throw unsupported(`dot import into volume "${name}" is not supported: its changes live on a file system of their own (size= or tmpfs=true), and a layer is extracted on the root's; export, reset and commit work`, {name})
+  }
   return extractForImport(store, name, input, options)
 }
 

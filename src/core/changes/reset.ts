@@ -7,6 +7,7 @@ import {tryLockDir} from '../kernel/flock.js'
 import {readLayerIndex} from '../disk/layer-index.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
+import {ensureChangesFs, hasLimit, LIMIT_TRASH_PREFIX} from '../volume/limit.js'
 import type {VolumeStore} from '../volume/store.js'
 import {finishPending} from '../snapshot/switch.js'
 import {exportVolume} from './export.js'
@@ -37,13 +38,14 @@ export interface ResetResult {
 export async function resetVolume(store: VolumeStore, name: string, options: {backup?: string} = {}): Promise<ResetResult> {
   const {crash} = store.context
   validateName(name)
-  await readMetadata(store.layout.metadata(name), name)
+  const meta = await readMetadata(store.layout.metadata(name), name)
   await refuseInUse(store, name)
   return store.withVolumeLock(name, async () => {
     await refuseInUse(store, name)
     finishPending(store.context, name)
-    const upper = store.layout.upper(name)
     const result: ResetResult = {volume: name, hadChanges: false}
+    if (!(await ensureChangesFs(store.context, name, meta))) return result // a tmpfs volume not in use has none
+    const upper = store.layout.upper(name)
     if (options.backup) {
       // Reset drops the upper layer only (snapshots stay): the backup is what changed since the newest one.
       const newest = readLayerIndex(store.layout, name).layers.at(-1)?.tag
@@ -56,7 +58,10 @@ export async function resetVolume(store: VolumeStore, name: string, options: {ba
       return result
     }
     result.hadChanges = readdirSync(upper).length > 0
-    const scratch = store.layout.scratch('tmp', `reset-${name}`)
+    // The exchange needs both on one file system: a limit's scratch is on the limit (swept at its next mount).
+    const scratch = hasLimit(meta)
+      ? path.join(store.layout.limit(name), `${LIMIT_TRASH_PREFIX}reset-${Math.random().toString(36).slice(2, 10)}`)
+      : store.layout.scratch('tmp', `reset-${name}`)
     mkdirSync(scratch, {mode: 0o700})
     const lock = tryLockDir(scratch)
     if (lock === undefined) throw busy(`a concurrent dot gc took the scratch directory ${scratch}; try again`, {name})

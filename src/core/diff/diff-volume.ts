@@ -5,6 +5,7 @@ import {DotError} from '../errors.js'
 import {historyOf, withSingleUpper} from '../snapshot/history.js'
 import {checkBase} from '../volume/base-check.js'
 import type {StoreContext} from '../volume/context.js'
+import {ensureChangesFs} from '../volume/limit.js'
 import {type Changes, computeChanges} from './changes.js'
 import {type DiffStat, diffStat} from './diff-stat.js'
 
@@ -26,6 +27,7 @@ export async function diffVolume(ctx: StoreContext, name: string, options: {sinc
     throw new DotError('unsupported', 'dot diff must run as root: overlayfs keeps its opaque-directory marks in trusted.* xattrs, which only root can read')
   }
   await checkBase(meta.base, ctx.layout.root, name)
+  await ctx.locks.withLock(name, () => ensureChangesFs(ctx, name, meta)) // a tmpfs volume not in use: no changes
   const {OverlayXattrs} = await import('../kernel/overlay-xattrs.js')
   const history = historyOf(ctx.layout, name, options.since)
   return withSingleUpper(ctx, name, {history, base: meta.base}, async ({upper, base}) => {

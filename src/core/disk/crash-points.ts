@@ -8,17 +8,24 @@
  * |-----------|-------------------------------|-----------------------------------------------------------|--------------------------------------------------|
  * | create    | create:after-tmp              | empty `.tmp-<name>-*`, its flock gone with the process    | deleted ("leftover of an interrupted create")    |
  * | create    | create:before-rename          | complete `.tmp-<name>-*` (upper/, activemounts/, metadata) | deleted, as above                                |
+ * | create    | create:after-image            | `.tmp-<name>-*` with limit/ and limit.img (size=)         | deleted, as above (the image was never mounted)  |
  * | create    | create:after-rename           | the volume, complete; not yet fsynced                     | nothing; after a power cut a metadata.json that  |
  * |           |                               |                                                           | reads empty is reported, never deleted           |
  * | remove    | (records dropped)             | volume without records, overlay maybe still mounted       | overlay unmounted (never detached)               |
  * | remove    | remove:after-unmount          | volume intact, no records, nothing mounted                | nothing; `dot rm` again finishes it              |
+ * | remove    | remove:after-limit-unmount    | as above, its limit's image or tmpfs unmounted too        | nothing; `dot rm` again finishes it              |
  * | remove    | remove:after-rename           | `.trash-<name>-*`, whole or partly deleted                | deleted ("leftover of an interrupted delete")    |
  * | mount     | (stale records dropped)       | volume without records                                    | nothing                                          |
+ * | mount     | limit:after-mount             | the image loop-mounted on limit/ (AUTOCLEAR device)       | nothing: an image stays mounted until `dot rm`   |
+ * | mount     | mount:after-limit             | image or tmpfs mounted on limit/, no overlay, no record   | a tmpfs: unmounted ("tmpfs with no overlay");    |
+ * |           |                               |                                                           | an image: nothing (it stays mounted)             |
  * | mount     | mount:after-wipe (volatile)   | old upper/ in `.trash-<name>-upper-*`, no upper/          | trash deleted; the next mount makes upper/       |
+ * |           |                               | (size=: in `limit/.trash-*` on the image itself)          | (size=: deleted at the image's next mount)       |
  * | mount     | mount:before-mount            | upper/, workdir/, mountpoint/ made, nothing mounted       | nothing                                          |
  * | mount     | mount:after-mount             | overlay mounted, no record                                | overlay unmounted ("mounted with no records")    |
  * | mount     | mount:after-record            | overlay mounted and recorded: a use that outlives us      | nothing (after a reboot: records dropped)        |
  * | unmount   | unmount:after-record          | record gone, overlay still mounted                        | unmounted once no record is left                 |
+ * | unmount   | unmount:before-tmpfs          | no record, no overlay, the tmpfs still mounted            | unmounted ("tmpfs with no overlay")              |
  * | unmount   | unmount:after-unmount         | no record, nothing mounted                                | nothing                                          |
  * | any       | mid record write              | `activemounts/.<id>.*` temp file                          | deleted when the volume is not mounted           |
  * | recover   | (copying)                     | `.recover-<name>-*` with view/ mounted read-only; the     | view detached, entry deleted; the volume itself  |
@@ -54,6 +61,9 @@
  * |           |                               | upper: with `pending`)                                    | renames finished first                           |
  * | snap. rm  | snapshot-rm:after-upper-moved | (into the upper) old upper in `.dropped-*`; no upper/     | merged layer renamed to upper/, the rest deleted |
  * | snap. rm  | snapshot-rm:after-fresh-in    | done but `pending` still in the index                     | `pending` cleared, merged-away layers deleted    |
+ * | any       | (a device left attached)      | a loop device backed by an image below the root that no   | detached (losetup -d); none can stay from a kill |
+ * |           |                               | mount uses (only without AUTOCLEAR: never made by dot)    | of dot, whose devices autoclear                  |
+ * | any       | (trash with a mount)          | `.trash-*`/`.tmp-*` with an image or tmpfs on limit/      | unmounted (lazily), then deleted                 |
  *
  * The snapshot rows: the index write (layers/index.json, fsynced, renamed into place) decides; what the
  * index does not name is garbage; `pending` is finished by whoever reads it next, a mount included
@@ -74,15 +84,20 @@
  */
 export const CRASH_POINTS = [
   'create:after-tmp',
+  'create:after-image',
   'create:before-rename',
   'create:after-rename',
   'remove:after-unmount',
+  'remove:after-limit-unmount',
   'remove:after-rename',
+  'limit:after-mount',
+  'mount:after-limit',
   'mount:after-wipe',
   'mount:before-mount',
   'mount:after-mount',
   'mount:after-record',
   'unmount:after-record',
+  'unmount:before-tmpfs',
   'unmount:after-unmount',
   'import:after-extract',
   'import:after-plan',

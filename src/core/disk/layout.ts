@@ -1,3 +1,4 @@
+import {lstatSync} from 'node:fs'
 import path from 'node:path'
 
 /**
@@ -16,6 +17,14 @@ import path from 'node:path'
  *                                        is garbage, swept under the volume's lock (snapshot/switch.ts)
  *
  * (The Go original removes workdir/ and mountpoint/ at the last unmount; both read the other's trees.)
+ *
+ * A volume with a size limit (`size=`) or on tmpfs (`tmpfs=true`) keeps its changes on a file system of
+ * their own (overlayfs needs upper and work dir on one), so its upper/ and workdir/ move one level down:
+ *   <root>/<name>/limit.img             sparse ext4 image of the limit's size (size= without tmpfs)
+ *   <root>/<name>/limit/                where the image (or the tmpfs) is mounted; the records and
+ *   <root>/<name>/limit/upper/          metadata stay outside, so a full limit never touches them
+ *   <root>/<name>/limit/workdir/
+ * Volumes without these options keep exactly the layout above.
  *
  * Scratch entries start with "." so that no volume name can collide with them:
  *   <root>/.tmp-<name>-<rand>/          a create in flight (renamed to <root>/<name> when complete)
@@ -47,7 +56,8 @@ export class Layout {
    */
   changes(name: string): {upper: string; workdir: string; layers: string} {
     const dir = path.join(this.root, name)
-    return {upper: path.join(dir, 'upper'), workdir: path.join(dir, 'workdir'), layers: path.join(dir, 'layers')}
+    const changes = this.changesDir(name)
+    return {upper: path.join(changes, 'upper'), workdir: path.join(changes, 'workdir'), layers: path.join(dir, 'layers')}
   }
   upper(name: string): string {
     return this.changes(name).upper
@@ -64,6 +74,18 @@ export class Layout {
   }
   layer(name: string, dir: string): string {
     return path.join(this.layers(name), dir)
+  }
+  /** Where a size-limited or tmpfs volume's file system is mounted. */
+  limit(name: string): string {
+    return path.join(this.root, name, LIMIT_DIR)
+  }
+  limitImage(name: string): string {
+    return path.join(this.root, name, LIMIT_IMAGE)
+  }
+  /** The directory holding upper/ and workdir/: the volume's own, or its limit/ when it has one. */
+  private changesDir(name: string): string {
+    const limit = this.limit(name)
+    return lstatSync(limit, {throwIfNoEntry: false})?.isDirectory() ? limit : path.join(this.root, name)
   }
   mountpoint(name: string): string {
     return path.join(this.root, name, 'mountpoint')
@@ -87,6 +109,8 @@ export class Layout {
 }
 
 export const OLD_LOCKS_DIR = '.locks'
+export const LIMIT_DIR = 'limit'
+export const LIMIT_IMAGE = 'limit.img'
 export const CREATE_SCRATCH_PREFIX = '.tmp-'
 export const RECOVER_SCRATCH_PREFIX = '.recover-'
 /**

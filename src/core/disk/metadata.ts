@@ -8,6 +8,10 @@ export interface Metadata {
   volatile: boolean
   /** When the volume was created. Go-written volumes lack it: then the file's birth (or change) time. */
   createdAt: Date
+  /** Bytes the changes may take: they live on an ext4 image (or a tmpfs) of that size. */
+  size?: number
+  /** The changes live on a tmpfs mounted at the first mount (volatile volumes only). */
+  tmpfs?: boolean
 }
 
 /** The JSON as the Go original writes it (`BaseDirPath`, `Volatile`), plus our `CreatedAt`. */
@@ -15,10 +19,15 @@ interface MetadataJson {
   BaseDirPath: string
   Volatile: boolean
   CreatedAt?: string
+  /** Only in volumes with a size limit or on tmpfs: others keep the Go original's three keys. */
+  SizeLimit?: number
+  Tmpfs?: boolean
 }
 
 export function encodeMetadata(meta: Metadata): string {
   const json: MetadataJson = {BaseDirPath: meta.base, Volatile: meta.volatile, CreatedAt: meta.createdAt.toISOString()}
+  if (meta.size !== undefined) json.SizeLimit = meta.size
+  if (meta.tmpfs) json.Tmpfs = true
   return JSON.stringify(json) + '\n'
 }
 
@@ -31,12 +40,17 @@ export function decodeMetadata(text: string, fallbackCreatedAt: () => Date): Met
     throw new DotError('internal', `metadata is not valid JSON: ${(err as Error).message}`)
   }
   if (typeof json !== 'object' || json === null) throw new DotError('internal', 'metadata is not a JSON object')
-  const {BaseDirPath: base, Volatile: volatile, CreatedAt: createdAt} = json as Partial<MetadataJson>
+  const {BaseDirPath: base, Volatile: volatile, CreatedAt: createdAt, SizeLimit: size, Tmpfs: tmpfs} = json as Partial<MetadataJson>
   if (typeof base !== 'string' || base === '') throw new DotError('internal', 'metadata has no BaseDirPath')
   if (volatile !== undefined && typeof volatile !== 'boolean') throw new DotError('internal', 'metadata Volatile is not a boolean')
   let created = typeof createdAt === 'string' ? new Date(createdAt) : undefined
   if (created === undefined || Number.isNaN(created.getTime())) created = fallbackCreatedAt()
-  return {base, volatile: volatile ?? false, createdAt: created}
+  if (size !== undefined && !(Number.isSafeInteger(size) && size > 0)) throw new DotError('internal', 'metadata SizeLimit is not a positive integer')
+  if (tmpfs !== undefined && typeof tmpfs !== 'boolean') throw new DotError('internal', 'metadata Tmpfs is not a boolean')
+  const meta: Metadata = {base, volatile: volatile ?? false, createdAt: created}
+  if (size !== undefined) meta.size = size
+  if (tmpfs) meta.tmpfs = true
+  return meta
 }
 
 /** Reads a volume's metadata; a volume without metadata.json does not exist (`not-found`). */

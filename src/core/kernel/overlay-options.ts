@@ -4,7 +4,8 @@ import {MOUNT_SOURCE_PREFIX} from '../disk/layout.js'
 export interface OverlayMount {
   source: string
   target: string
-  fstype: 'overlay'
+  /** tmpfs for the changes of a `tmpfs=true` volume (kernel/limit-fs.ts), overlay otherwise. */
+  fstype: 'overlay' | 'tmpfs'
   data: string
 }
 

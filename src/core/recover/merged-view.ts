@@ -9,6 +9,7 @@ import {busy, DotError, errnoCode, inUse, wrap} from '../errors.js'
 import {tryLockDir} from '../kernel/flock.js'
 import {readOnlyOverlayMount} from '../kernel/overlay-options.js'
 import {checkBase} from '../volume/base-check.js'
+import {ensureChangesFs} from '../volume/limit.js'
 import type {StoreContext} from '../volume/context.js'
 import {getVolume} from '../volume/read.js'
 import {lowerLayerDirs} from '../disk/layer-index.js'
@@ -42,7 +43,10 @@ export async function withMergedView<T>(
 ): Promise<T> {
   validateName(name)
   // Held until the view is gone: the volatile wipe and remove wait for it (upper-guard.ts).
-  const hold = await ctx.locks.withLock(name, async () => holdUpperShared(ctx.layout.upper(name)))
+  const hold = await ctx.locks.withLock(name, async () => {
+    await ensureChangesFs(ctx, name, readMetadata(ctx.layout.metadata(name), name)) // a tmpfs volume not in use: no changes
+    return holdUpperShared(ctx.layout.upper(name))
+  })
   try {
     return await withHeldView(ctx, name, options, task)
   } finally {

@@ -14,6 +14,7 @@ import {teardown} from '../volume/teardown.js'
 import {type Finding, repair} from './finding.js'
 import {clearOldLocks} from './old-locks.js'
 import {cutOffCommit, finishInterruptedImport} from './interrupted-import.js'
+import {limitMountsUnder, reconcileLimit, releaseLeakedLoops} from './limit.js'
 import {sweepScratch} from './scratch.js'
 import {layersNeedRepair, repairLayers} from '../snapshot/repair.js'
 
@@ -43,6 +44,8 @@ export async function reconcile(ctx: StoreContext, options: ReconcileOptions = {
     throw err
   }
   const overlays = await overlayMountsUnder(layout.root)
+  // A scratch entry's sweep unmounts what is mounted inside it: overlays and limits' images and tmpfs alike.
+  const mountsInside = new Map([...overlays, ...(await limitMountsUnder(layout.root))])
 
   let seen = 0
   for (const entry of entries) {
@@ -56,7 +59,7 @@ export async function reconcile(ctx: StoreContext, options: ReconcileOptions = {
       continue
     }
     if (SCRATCH_PREFIXES.some((prefix) => entry.name.startsWith(prefix))) {
-      const finding = (await finishInterruptedImport(ctx, entry.name, dryRun)) ?? (await sweepScratch(ctx, entry.name, overlays, dryRun))
+      const finding = (await finishInterruptedImport(ctx, entry.name, dryRun)) ?? (await sweepScratch(ctx, entry.name, mountsInside, dryRun))
       if (finding) findings.push(finding)
       continue
     }
@@ -71,6 +74,7 @@ export async function reconcile(ctx: StoreContext, options: ReconcileOptions = {
     findings.push(...(await reconcileVolume(ctx, name, overlays, dryRun)))
   }
   findings.push(...(await clearOldLocks(ctx, dryRun)))
+  findings.push(...(await releaseLeakedLoops(ctx, dryRun)))
   return findings
 }
 
@@ -81,8 +85,9 @@ async function reconcileVolume(ctx: StoreContext, name: string, overlays: Map<st
   if (planted) {
     return [{volume: name, path: planted, problem: 'a symbolic link where docker-on-top keeps its own entry (never followed)', action: 'left alone (replace or remove it by hand)', repaired: false, status: 'reported'}]
   }
+  let meta
   try {
-    readMetadata(layout.metadata(name), name)
+    meta = readMetadata(layout.metadata(name), name)
   } catch (err) {
     const problem = err instanceof DotError && err.code === 'not-found' ? 'volume directory without metadata.json' : `unreadable metadata: ${(err as Error).message}`
     return [{volume: name, path: layout.volume(name), problem, action: 'left alone (inspect it, or dot rm --force)', repaired: false, status: 'reported'}]
@@ -122,12 +127,14 @@ async function reconcileVolume(ctx: StoreContext, name: string, overlays: Map<st
     }
     if (mounted) return
     findings.push(...(await repairLayers(ctx, name, dryRun)))
+    const limit = await reconcileLimit(ctx, name, meta, ids.length, dryRun)
+    if (limit) findings.push(limit)
     // workdir/ and mountpoint/ of an idle volume are kept for its next mount (unmount.ts): not garbage.
     for (const temp of recordTempFiles(layout, name)) {
       findings.push(await repair(dryRun, {volume: name, path: temp, problem: 'temp file of an interrupted record write', action: 'deleted'}, () => deleteRecordTempFile(temp)))
     }
   }
-  if (looksClean(ctx, name, overlays)) return findings // the common case, checked without the lock
+  if (looksClean(ctx, name, overlays) && !meta.tmpfs) return findings // the common case, checked without the lock
   if (dryRun) await check()
   else await ctx.locks.withLock(name, check)
   return findings

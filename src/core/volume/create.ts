@@ -1,11 +1,13 @@
 import {closeSync, lstatSync, mkdirSync, renameSync, rmSync} from 'node:fs'
 import path from 'node:path'
 
+import {LIMIT_DIR, LIMIT_IMAGE} from '../disk/layout.js'
 import {makeDirs} from '../disk/make-dirs.js'
 import {type Metadata, writeMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
-import {busy, DotError, errnoCode, exists, wrap} from '../errors.js'
+import {busy, DotError, errnoCode, exists, unsupported, wrap} from '../errors.js'
 import {tryLockDir} from '../kernel/flock.js'
+import {limitRefusal, makeImage} from '../kernel/limit-fs.js'
 import type {StoreContext} from './context.js'
 import {parseCreateOptions} from './options.js'
 import {toVolume, type Volume} from './read.js'
@@ -16,6 +18,8 @@ export async function createVolume(ctx: StoreContext, name: string, rawOptions: 
   validateName(name)
   const options = parseCreateOptions(rawOptions)
   const {root} = ctx.layout
+  const refusal = limitRefusal(options, root)
+  if (refusal !== undefined) throw unsupported(`cannot create volume "${name}" with a size limit: ${refusal}`, {name, option: 'size'})
   // Base first: a refused create must leave nothing behind, not even a new root directory.
   const base = await openBase(options.base, root)
   try {
@@ -25,11 +29,13 @@ export async function createVolume(ctx: StoreContext, name: string, rawOptions: 
     throw err // as it is: the CLI tells a permission error from others by its errno
   }
   const meta: Metadata = {base: options.base, volatile: options.volatile, createdAt: new Date()}
+  if (options.size !== undefined) meta.size = options.size
+  if (options.tmpfs) meta.tmpfs = true
   // No volume lock to take yet: in this process the queue orders creates of one name; across
   // processes the rename into place decides (it fails on the volume another create put there first).
-  await ctx.locks.serialize(name, () => {
+  await ctx.locks.serialize(name, async () => {
     try {
-      buildVolume(ctx, name, meta, base)
+      await buildVolume(ctx, name, meta, base)
     } finally {
       base.close()
     }
@@ -38,7 +44,8 @@ export async function createVolume(ctx: StoreContext, name: string, rawOptions: 
     // volume that holds no change yet, or leaves one whose metadata reads empty, which is reported,
     // never deleted; dockerd commits its own record of the volume after our answer too.
     ctx.newVolumes.flush(name, [ctx.layout.metadata(name), ctx.layout.volume(name), root])
-    ctx.logger.info(`created volume "${name}" on ${options.base}${options.volatile ? ' (volatile)' : ''}`)
+    const limit = options.tmpfs ? ` on tmpfs${options.size ? ` of ${options.size} bytes` : ''}` : options.size ? `, changes limited to ${options.size} bytes` : ''
+    ctx.logger.info(`created volume "${name}" on ${options.base}${options.volatile ? ' (volatile)' : ''}${limit}`)
   })
   // What was just written, not read back: a new volume has no records and nothing mounted.
   return toVolume(ctx, name, meta, new Map(), false)
@@ -49,7 +56,7 @@ export async function createVolume(ctx: StoreContext, name: string, rawOptions: 
  * `.tmp-*` that start-up sweeps, never a half-made volume. The scratch directory is locked while it
  * is built (a sweep skips it) and, renamed, is the volume: the lock is the volume's until released.
  */
-function buildVolume(ctx: StoreContext, name: string, meta: Metadata, base: OpenBase): void {
+async function buildVolume(ctx: StoreContext, name: string, meta: Metadata, base: OpenBase): Promise<void> {
   const {layout} = ctx
   if (lstatSync(layout.volume(name), {throwIfNoEntry: false})) throw exists(`volume "${name}" already exists`, {name})
   const tmp = layout.scratch('tmp', name)
@@ -61,8 +68,15 @@ function buildVolume(ctx: StoreContext, name: string, meta: Metadata, base: Open
     // deleting it. Never build a volume in a directory someone else is deleting.
     if (lock === undefined) throw busy(`creating volume "${name}": a concurrent dot gc took its scratch directory; try again`, {name})
     ctx.crash('create:after-tmp')
-    mkdirSync(path.join(tmp, 'upper'), {mode: 0o700})
-    applyNewTop(path.join(tmp, 'upper'), tmp, readBaseTop(base.fd, base.stat), ctx.logger)
+    if (meta.size !== undefined || meta.tmpfs) {
+      // upper/ is made on the limit's own file system at the first mount (volume/limit.ts).
+      mkdirSync(path.join(tmp, LIMIT_DIR), {mode: 0o700})
+      if (!meta.tmpfs) await makeImage(path.join(tmp, LIMIT_IMAGE), meta.size as number)
+      ctx.crash('create:after-image')
+    } else {
+      mkdirSync(path.join(tmp, 'upper'), {mode: 0o700})
+      applyNewTop(path.join(tmp, 'upper'), tmp, readBaseTop(base.fd, base.stat), ctx.logger)
+    }
     mkdirSync(path.join(tmp, 'activemounts'), {mode: 0o755})
     writeMetadata(path.join(tmp, 'metadata.json'), meta)
     ctx.crash('create:before-rename')

@@ -12,6 +12,7 @@ import {overlayMount} from '../kernel/overlay-options.js'
 import {waitForRecovers} from '../recover/upper-guard.js'
 import type {StoreContext} from './context.js'
 import {type OpenBase, openBase} from './resolved-base.js'
+import {ensureChangesFs, hasLimit, releaseChangesFs, trashUpperInLimit} from './limit.js'
 import {teardown} from './teardown.js'
 import {applyNewTop, readBaseTop, syncTop} from './top-dir.js'
 import {lowerLayerDirs} from '../disk/layer-index.js'
@@ -90,7 +91,10 @@ async function mountOverlayOn(ctx: StoreContext, name: string, meta: Metadata, b
   // A snapshot operation cut off after its decision is finished first (snapshot/switch.ts).
   finishPending(ctx, name)
   const lowers = lowerLayerDirs(layout, name)
-  if (meta.volatile) await wipeChanges(ctx, name)
+  // Before anything is made in upper/: it must be made on the limit's file system, not below it.
+  await ensureChangesFs(ctx, name, meta, {forMount: true})
+  ctx.crash('mount:after-limit')
+  if (meta.volatile) await wipeChanges(ctx, name, meta)
   ctx.crash('mount:after-wipe')
   // A volume created a moment ago reaches the disk before its first use: its flush (started when
   // its Create was answered) runs on while the overlay is mounted and is awaited before the record
@@ -115,6 +119,7 @@ async function mountOverlayOn(ctx: StoreContext, name: string, meta: Metadata, b
     await mounter.mount(spec)
   } catch (err) {
     await teardown(ctx, name, {detachIfBusy: true}).catch(() => {})
+    if (meta.tmpfs) await releaseChangesFs(ctx, name, {detach: true}).catch(() => {})
     throw new DotError('internal', `mounting volume "${name}": ${(err as Error).message}`, {name}, {cause: err})
   }
   ctx.crash('mount:after-mount')
@@ -129,17 +134,19 @@ async function openBaseForMount(ctx: StoreContext, name: string, base: string): 
 }
 
 /** The volatile wipe: the old upper layer goes to trash (renamed, so a crash keeps it sweepable). */
-async function wipeChanges(ctx: StoreContext, name: string): Promise<void> {
+async function wipeChanges(ctx: StoreContext, name: string, meta: Metadata): Promise<void> {
   const {layout} = ctx
   const upper = layout.upper(name)
   const entries = await fs.readdir(upper).catch(() => undefined)
   if (entries === undefined) return
   // Renamed even when empty: an overlay detached while busy may still be alive on this upper, and
   // overlayfs only warns when a second mount shares upper/work; the fresh run must get its own.
-  const trash = layout.scratch('trash', `${name}-upper`)
+  let trash = layout.scratch('trash', `${name}-upper`)
   const guard = await waitForRecovers(upper, name, 'the volatile wipe of its first mount') // a recover copying it ends first
   try {
-    await fs.rename(upper, trash)
+    // A limit's upper moves aside on its own file system: a rename cannot leave it.
+    if (hasLimit(meta)) trash = trashUpperInLimit(ctx, name)
+    else await fs.rename(upper, trash)
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return
     throw wrap(`discarding the changes of volatile volume "${name}"`, err)

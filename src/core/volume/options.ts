@@ -1,5 +1,6 @@
 import path from 'node:path'
 
+import {MIN_IMAGE_SIZE, parseSize} from '../disk/size.js'
 import {invalid} from '../errors.js'
 
 /** The options a volume is created with, as `docker volume create -o key=value` passes them. */
@@ -8,10 +9,14 @@ export interface CreateOptions {
   base: string
   /** Whether the changes are discarded at the next first mount. */
   volatile: boolean
+  /** Bytes the changes may take (`size=`): they live on a file system of that size of their own. */
+  size?: number
+  /** Changes on a tmpfs, mounted at the first mount and gone after the last unmount (volatile only). */
+  tmpfs?: boolean
 }
 
 /** `from` (a layer to seed the volume with) is handled by createVolume (core/changes), not the store. */
-export const ALLOWED_OPTIONS = ['base', 'volatile', 'from'] as const
+export const ALLOWED_OPTIONS = ['base', 'volatile', 'from', 'size', 'tmpfs'] as const
 const TRUE_WORDS = new Set(['true', 'yes'])
 const FALSE_WORDS = new Set(['false', 'no'])
 
@@ -39,16 +44,32 @@ export function parseCreateOptions(opts: unknown): CreateOptions {
     }
   }
   const map = opts as Record<string, string>
-  return {base: parseBase(map.base), volatile: parseVolatile(map.volatile)}
+  const options: CreateOptions = {base: parseBase(map.base), volatile: parseVolatile(map.volatile)}
+  if (map.size !== undefined) options.size = parseSize(map.size)
+  if (parseVolatile(map.tmpfs, 'tmpfs')) {
+    if (!options.volatile) {
+      throw invalid('option "tmpfs" needs volatile=true: changes on a tmpfs are gone after the last unmount, which only a volatile volume promises', {
+        option: 'tmpfs',
+      })
+    }
+    options.tmpfs = true
+  }
+  if (options.size !== undefined && !options.tmpfs && options.size < MIN_IMAGE_SIZE) {
+    throw invalid(`option "size" is ${JSON.stringify(map.size)}: the smallest limit is 16M (an ext4 image smaller than that is mostly its own journal and tables)`, {option: 'size'})
+  }
+  if (map.from !== undefined && (options.size !== undefined || options.tmpfs)) {
+    throw invalid('option "from" cannot be combined with "size" or "tmpfs" yet: a layer is imported through the root\'s file system', {option: 'from'})
+  }
+  return options
 }
 
-export function parseVolatile(value: string | undefined): boolean {
+export function parseVolatile(value: string | undefined, option = 'volatile'): boolean {
   if (value === undefined) return false
   const word = value.trim().toLowerCase()
   if (TRUE_WORDS.has(word)) return true
   if (FALSE_WORDS.has(word)) return false
-  throw invalid(`invalid value ${JSON.stringify(value)} for option "volatile"; allowed: true, false, yes, no (any case)`, {
-    option: 'volatile',
+  throw invalid(`invalid value ${JSON.stringify(value)} for option "${option}"; allowed: true, false, yes, no (any case)`, {
+    option,
   })
 }
 

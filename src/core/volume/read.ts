@@ -9,8 +9,10 @@ import {assertNothingPlanted, checkedVolumeStats} from '../disk/planted.js'
 import {readRecords} from '../disk/records.js'
 import {lowerLayerDirs, readLayerIndex} from '../disk/layer-index.js'
 import {DotError, errnoCode, wrap} from '../errors.js'
+import {mountedOn} from '../kernel/limit-fs.js'
 import {overlayMountedGiven, overlayMountedOn, overlayMountsUnder} from '../kernel/overlays.js'
 import type {StoreContext} from './context.js'
+import {hasLimit, limitUsage} from './limit.js'
 
 /** A volume as both faces show it. Cheap to build: no walk of the upper layer. */
 export interface Volume {
@@ -28,6 +30,11 @@ export interface Volume {
   upper: string
   /** How many snapshots (frozen layers) it has. */
   snapshots: number
+  /** The size limit of the changes in bytes (size=), and what of it is used; absent without one. */
+  sizeLimit?: number
+  limitUsed?: number
+  /** The changes live on a tmpfs while mounted (tmpfs=true). */
+  tmpfs?: boolean
 }
 
 /** How long the root must have been unchanged for its listing to be reused (well over a kernel tick). */
@@ -135,6 +142,9 @@ export async function listVolumes(ctx: StoreContext): Promise<Volume[]> {
 /** Bytes the volume's changes occupy, snapshot layers included. Walks them: for admins, never on a hot path. */
 export async function changesSize(ctx: StoreContext, name: string): Promise<number> {
   validateName(name)
+  const meta = readMetadata(ctx.layout.metadata(name), name)
+  // An image not mounted since boot: its upper cannot be walked without a mount; its blocks are the answer.
+  if (hasLimit(meta) && !mountedOn(ctx.layout.limit(name))) return limitUsage(ctx, name, meta)?.used ?? 0
   const sizes = await Promise.all([ctx.layout.upper(name), ...lowerLayerDirs(ctx.layout, name)].map((dir) => diskUsage(dir)))
   return sizes.reduce((a, b) => a + b, 0)
 }
@@ -151,5 +161,11 @@ export function toVolume(ctx: StoreContext, name: string, meta: Metadata, record
     snapshots: readLayerIndex(ctx.layout, name).layers.length,
   }
   if (mounted) volume.mountpoint = ctx.layout.mountpoint(name)
+  const usage = limitUsage(ctx, name, meta)
+  if (usage) {
+    volume.sizeLimit = usage.limit
+    volume.limitUsed = usage.used
+  }
+  if (meta.tmpfs) volume.tmpfs = true
   return volume
 }

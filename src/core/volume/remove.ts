@@ -10,6 +10,7 @@ import {errnoCode, inUse, invalid} from '../errors.js'
 import {waitForRecovers} from '../recover/upper-guard.js'
 import {overlaysInUse} from '../repair/kernel-usage.js'
 import type {StoreContext} from './context.js'
+import {releaseChangesFs} from './limit.js'
 import {teardown} from './teardown.js'
 
 /**
@@ -67,6 +68,9 @@ export async function removeVolume(ctx: StoreContext, name: string, options: {fo
     else if (records.size > 0) dropRecords(layout, name, {recreate: false})
     await teardown(ctx, name, {detachIfBusy: !vouched, keepDirs: true})
     ctx.crash('remove:after-unmount')
+    // The limit's image or tmpfs, which a size-limited volume keeps mounted while it exists (limit.ts).
+    await releaseChangesFs(ctx, name, {detach: !vouched})
+    ctx.crash('remove:after-limit-unmount')
     const trash = layout.scratch('trash', name)
     const guard = await waitForRecovers(layout.upper(name), name, 'removing it') // a recover copying it ends first
     try {

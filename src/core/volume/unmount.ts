@@ -5,6 +5,7 @@ import {listRecordIds, readRecord, readRecords, validateMountId, writeRecord} fr
 import {DotError, wrap} from '../errors.js'
 import {overlayMountedOn} from '../kernel/overlays.js'
 import type {StoreContext} from './context.js'
+import {releaseChangesFs} from './limit.js'
 import {teardown} from './teardown.js'
 
 /** What an unmount found and left: whether `id` was mounted, and the volume's state afterwards. */
@@ -75,6 +76,13 @@ async function dropUse(ctx: StoreContext, name: string, id: string): Promise<voi
   } catch (err) {
     if (meta.volatile || !(err instanceof DotError && err.code === 'busy')) throw err
     ctx.logger.warn(`${err.message}; left mounted with no users (the next mount reuses it, dot gc unmounts it once free)`)
+    ctx.crash('unmount:after-unmount')
+    return
+  }
+  if (meta.tmpfs) {
+    // The changes of a tmpfs volume end with its last use (detached if busy: tmpfs is always volatile).
+    ctx.crash('unmount:before-tmpfs')
+    await releaseChangesFs(ctx, name, {detach: true})
   }
   ctx.crash('unmount:after-unmount')
 }
