@@ -37,6 +37,7 @@ export class TempRoot {
 
   cleanup(): void {
     unmountBelow(this.dir)
+    detachLoopsBelow(this.dir)
     fs.rmSync(this.dir, {recursive: true, force: true})
   }
 }
@@ -56,6 +57,32 @@ export function unmountBelow(dir: string): void {
       } catch {
         // already gone, or unmounted with its parent
       }
+    }
+  }
+}
+
+/** Loop devices backed by a file below `dir` (a size-limited volume's image), from /sys/block. */
+export function loopsBelow(dir: string): string[] {
+  const found: string[] = []
+  for (const name of fs.readdirSync('/sys/block').filter((n) => n.startsWith('loop'))) {
+    let file: string
+    try {
+      file = fs.readFileSync(`/sys/block/${name}/loop/backing_file`, 'utf8').trim()
+    } catch {
+      continue // not attached
+    }
+    if (file.startsWith(dir + '/')) found.push(`/dev/${name}`)
+  }
+  return found
+}
+
+/** Detaches what a failed test left attached; an unmounted image's AUTOCLEAR device goes by itself. */
+export function detachLoopsBelow(dir: string): void {
+  for (const device of loopsBelow(dir)) {
+    try {
+      execFileSync('losetup', ['-d', device], {stdio: 'ignore'})
+    } catch {
+      // detached meanwhile
     }
   }
 }

@@ -3,11 +3,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
-import {CRASH_POINTS, type CrashPoint} from '../../src/core/disk/crash-points.js'
+import {CRASH_POINTS, type CrashPoint, LIMIT_CRASH_POINTS} from '../../src/core/disk/crash-points.js'
 import type {Finding} from '../../src/core/repair/reconcile.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {parseJson, runDot} from '../helpers/run-dot.js'
 import {TempRoot} from '../helpers/temp-root.js'
+import {assertGcRepairs, prepareVolume} from './crash-fixtures.js'
 import {overlayCount} from './store-fixtures.js'
 
 /**
@@ -62,8 +63,9 @@ describe('crash at each step, then dot gc', {...rootOnly(), concurrency: true}, 
   after(() => roots.forEach((r) => r.cleanup()))
 
   test('every crash point of the store is covered', () => {
-    // Those of reset, commit and import are covered by changes-crash.test.ts, the snapshot ones by snapshots-crash.test.ts.
-    const store = CRASH_POINTS.filter((p) => !/^(import|reset|commit|snapshot|rollback|snapshot-rm):/.test(p))
+    // Those of reset, commit and import are covered by changes-crash.test.ts, the snapshot ones by
+    // snapshots-crash.test.ts, the size limit's by size-limit-crash.test.ts.
+    const store = CRASH_POINTS.filter((p) => !/^(import|reset|commit|snapshot|rollback|snapshot-rm):/.test(p) && !LIMIT_CRASH_POINTS.includes(p))
     assert.deepEqual([...new Set(CASES.map((c) => c.point))].sort(), [...store].sort())
   })
 
@@ -80,24 +82,12 @@ describe('crash at each step, then dot gc', {...rootOnly(), concurrency: true}, 
       }
       const create = ['create', 'v', '--base', base, ...(c.volatile ? ['--volatile'] : [])]
       const mountpoint = path.join(tmp.root, 'v', 'mountpoint')
-
-      if (c.setup !== 'none') {
-        await ok(create)
-        await ok(['mount', 'v', '--id', 'crash'])
-        fs.writeFileSync(path.join(mountpoint, 'change.txt'), 'a change to keep\n')
-        if (c.setup === 'changed') await ok(['unmount', 'v', '--id', 'crash'])
-      }
+      await prepareVolume(ok, create, mountpoint, c.setup)
 
       const crashed = await dot(c.command[0] === 'create' ? create : c.command, {DOT_CRASH_AT: c.point})
       assert.equal(crashed.code, 128, `killed by SIGKILL at ${c.point}; stderr: ${crashed.stderr}`)
 
-      const gc = await dot(['gc', '--json'])
-      assert.equal(gc.code, 0, gc.stderr)
-      const {findings} = parseJson(gc) as {findings: Finding[]}
-      assert.deepEqual(findings.map((f) => f.problem), c.findings, JSON.stringify(findings, null, 2))
-      assert.ok(findings.every((f) => f.status === 'repaired'), JSON.stringify(findings, null, 2))
-      assert.deepEqual((parseJson(await dot(['gc', '--json'])) as {findings: Finding[]}).findings, [], 'a second gc finds nothing')
-      assert.deepEqual(fs.readdirSync(tmp.root).filter((n) => n.startsWith('.tmp-') || n.startsWith('.trash-')), [])
+      await assertGcRepairs((args) => dot(args), tmp.root, c.findings)
 
       if (!c.exists) {
         assert.ok(!fs.existsSync(path.join(tmp.root, 'v')), 'the volume is gone')

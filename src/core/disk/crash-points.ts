@@ -125,6 +125,9 @@ export const CRASH_POINTS = [
 ] as const
 export type CrashPoint = (typeof CRASH_POINTS)[number]
 
+/** The points only a volume with a size limit or on tmpfs reaches (test/integration/size-limit-crash.test.ts). */
+export const LIMIT_CRASH_POINTS: readonly CrashPoint[] = ['create:after-image', 'limit:after-mount', 'mount:after-limit', 'unmount:before-tmpfs', 'remove:after-limit-unmount']
+
 export type CrashHook = (point: CrashPoint) => void
 
 export function crashHookFromEnv(env = process.env): CrashHook {

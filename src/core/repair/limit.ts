@@ -1,8 +1,12 @@
+import {readdirSync} from 'node:fs'
+import path from 'node:path'
+
+import {removeTree} from '../disk/deep-tree.js'
 import type {Metadata} from '../disk/metadata.js'
 import {detachLoop, loopDevicesUnder, mountedOn} from '../kernel/limit-fs.js'
 import {readMountinfo} from '../kernel/mountinfo.js'
 import type {StoreContext} from '../volume/context.js'
-import {releaseChangesFs} from '../volume/limit.js'
+import {hasLimit, LIMIT_TRASH_PREFIX, releaseChangesFs} from '../volume/limit.js'
 import {type Finding, repair} from './finding.js'
 
 /** Images and tmpfs mounted on a `limit/` below `root` (mountpoint -> 1), for the sweep of scratch entries. */
@@ -16,16 +20,25 @@ export async function limitMountsUnder(root: string): Promise<Map<string, number
 }
 
 /**
- * A tmpfs volume with no overlay and no record keeps a tmpfs only when a crash cut its first mount or
+ * A volume's limit with no overlay on it. A tmpfs then exists only because a crash cut a first mount or
  * last unmount short: its changes are gone by definition (tmpfs=true), so it is unmounted. An image
- * mounted without an overlay is the normal state of a size-limited volume (volume/limit.ts).
+ * stays mounted (the normal state, volume/limit.ts); what a volatile wipe or a reset cut off left in
+ * its `.trash-*` entries is deleted.
  */
-export async function reconcileLimit(ctx: StoreContext, name: string, meta: Metadata, records: number, dryRun: boolean): Promise<Finding | undefined> {
+export async function reconcileLimit(ctx: StoreContext, name: string, meta: Metadata, records: number, dryRun: boolean): Promise<Finding[]> {
   const dir = ctx.layout.limit(name)
-  if (!meta.tmpfs || records > 0 || !mountedOn(dir)) return undefined
-  return repair(dryRun, {volume: name, path: dir, problem: 'tmpfs with no overlay (a first mount or last unmount cut off)', action: 'unmounted'}, () =>
-    releaseChangesFs(ctx, name, {detach: true}),
-  )
+  if (!hasLimit(meta) || records > 0 || !mountedOn(dir)) return []
+  if (meta.tmpfs) {
+    return [await repair(dryRun, {volume: name, path: dir, problem: 'tmpfs with no overlay (a first mount or last unmount cut off)', action: 'unmounted'}, () =>
+      releaseChangesFs(ctx, name, {detach: true}),
+    )]
+  }
+  const findings: Finding[] = []
+  for (const entry of readdirSync(dir).filter((e) => e.startsWith(LIMIT_TRASH_PREFIX))) {
+    const full = path.join(dir, entry)
+    findings.push(await repair(dryRun, {volume: name, path: full, problem: 'leftover of an interrupted volatile wipe or reset', action: 'deleted'}, () => removeTree(full)))
+  }
+  return findings
 }
 
 /**

@@ -8,12 +8,13 @@ import {plantedEntry} from '../disk/planted.js'
 import {oddRecordEntries} from '../disk/record-file.js'
 import {deleteRecordTempFile, dropRecords, hasNoRecordFiles, listRecordIds, recordTempFiles} from '../disk/records.js'
 import {DotError, errnoCode} from '../errors.js'
-import {overlayMountsUnder} from '../kernel/overlays.js'
+import {overlayMountedOn, overlayMountsUnder} from '../kernel/overlays.js'
 import type {StoreContext} from '../volume/context.js'
 import {teardown} from '../volume/teardown.js'
 import {type Finding, repair} from './finding.js'
 import {clearOldLocks} from './old-locks.js'
 import {cutOffCommit, finishInterruptedImport} from './interrupted-import.js'
+import {hasLimit} from '../volume/limit.js'
 import {limitMountsUnder, reconcileLimit, releaseLeakedLoops} from './limit.js'
 import {sweepScratch} from './scratch.js'
 import {layersNeedRepair, repairLayers} from '../snapshot/repair.js'
@@ -118,6 +119,7 @@ async function reconcileVolume(ctx: StoreContext, name: string, overlays: Map<st
         // the same upper (docs/plugin-protocol.md §9.16). Left mounted it is harmless, reused or unmounted later.
         teardown(ctx, name, {detachIfBusy: false}),
       ))
+      if (!overlayMountedOn(layout.mountpoint(name))) findings.push(...(await reconcileLimit(ctx, name, meta, 0, dryRun)))
       return
     }
     if (stacked > 1) {
@@ -127,14 +129,13 @@ async function reconcileVolume(ctx: StoreContext, name: string, overlays: Map<st
     }
     if (mounted) return
     findings.push(...(await repairLayers(ctx, name, dryRun)))
-    const limit = await reconcileLimit(ctx, name, meta, ids.length, dryRun)
-    if (limit) findings.push(limit)
+    findings.push(...(await reconcileLimit(ctx, name, meta, ids.length, dryRun)))
     // workdir/ and mountpoint/ of an idle volume are kept for its next mount (unmount.ts): not garbage.
     for (const temp of recordTempFiles(layout, name)) {
       findings.push(await repair(dryRun, {volume: name, path: temp, problem: 'temp file of an interrupted record write', action: 'deleted'}, () => deleteRecordTempFile(temp)))
     }
   }
-  if (looksClean(ctx, name, overlays) && !meta.tmpfs) return findings // the common case, checked without the lock
+  if (looksClean(ctx, name, overlays) && !hasLimit(meta)) return findings // the common case, checked without the lock
   if (dryRun) await check()
   else await ctx.locks.withLock(name, check)
   return findings
