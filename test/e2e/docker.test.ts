@@ -6,6 +6,7 @@ import {pluginFailures} from './scenarios/plugin-failures.js'
 import {removeAfterFailedUnmount} from './scenarios/remove-after-failed-unmount.js'
 import {snapshotsThroughDocker} from './scenarios/snapshots.js'
 import {containersOnAVolume} from './scenarios/volume-data.js'
+import {sizeLimits} from './scenarios/size-limit.js'
 import {volumeLifecycle} from './scenarios/volume-lifecycle.js'
 
 /**
@@ -35,6 +36,7 @@ describe('e2e: docker-on-top as a dockerd volume plugin', dockerOnly(), () => {
   describe('containers on a volume', () => containersOnAVolume(e2e))
   describe('docker volume rm after a failed unmount', () => removeAfterFailedUnmount(e2e))
   describe('snapshots of a volume containers use', () => snapshotsThroughDocker(e2e))
+  describe('size limits and tmpfs', () => sizeLimits(e2e))
   // Last: it kills the plugin.
   describe('plugin crash and a vanished base', () => pluginFailures(e2e))
 })
