@@ -8,7 +8,7 @@ import {reportVolume} from '../cli/volume-report.js'
 export default class Ls extends DotCommand<typeof Ls> {
   static override summary = 'List volumes'
   static override description =
-    'Columns: NAME, BASE, VOLATILE, STATE (mounted or idle), USERS (active mount IDs, ×N when an ID is mounted N times), SNAPSHOTS (how many), CHANGES (disk space of the upper layer and the snapshot layers), CREATED (UTC). VOLATILE "yes*": its changes are wiped at its next first mount. On a terminal the table fits its width: USERS shows a count and 12-character IDs, BASE and NAME are shortened in the middle; --no-trunc, a pipe and --json show every value in full. Colour only on a terminal, never with NO_COLOR.'
+    'Columns: NAME, BASE, VOLATILE, STATE (mounted or idle), USERS (active mount IDs, ×N when an ID is mounted N times), SNAPSHOTS (how many), CHANGES (disk space of the upper layer and the snapshot layers; with a size limit, use against it: 12 MiB/64 MiB), CREATED (UTC). VOLATILE "yes*": its changes are wiped at its next first mount. On a terminal the table fits its width: USERS shows a count and 12-character IDs, BASE and NAME are shortened in the middle; --no-trunc, a pipe and --json show every value in full. Colour only on a terminal, never with NO_COLOR.'
   static override hiddenAliases = ['list']
   static override examples = ['<%= config.bin %> ls', '<%= config.bin %> ls -q | xargs -r <%= config.bin %> inspect', '<%= config.bin %> ls --json']
   static override flags = {
