@@ -136,3 +136,65 @@ function assertNoLeakedLoop(root: string): void {
   const sources = new Set(parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')).map((e) => e.source))
   for (const device of loopsBelow(root)) assert.ok(sources.has(device), `${device} is attached with no mount`)
 }
+
+describe('size limit: an import into the image survives a kill -9 at every step', rootOnly(), () => {
+  const tmp = new TempRoot('dot-test-size-import-crash-')
+  let base = ''
+  let layer = ''
+  let expected = ''
+  const dot = (args: string[], env: NodeJS.ProcessEnv = {}) => runDot([...args, '--root', tmp.root], {env})
+  const ok = async (args: string[]) => {
+    const result = await dot(args)
+    assert.equal(result.code, 0, `dot ${args.join(' ')}: ${result.stderr}`)
+    return result.stdout.trim()
+  }
+  before(async () => {
+    assertRoot()
+    base = tmp.base('b', {'base.txt': 'from the base\n', 'old.txt': 'deleted by the layer\n'})
+    await ok(['create', 'src', '--base', base])
+    const mp = await ok(['mount', 'src'])
+    fs.mkdirSync(path.join(mp, 'dir'))
+    fs.writeFileSync(path.join(mp, 'dir', 'new.txt'), 'from the layer\n')
+    fs.rmSync(path.join(mp, 'old.txt'))
+    await ok(['unmount', 'src'])
+    layer = path.join(tmp.dir, 'layer.tar')
+    await ok(['export', 'src', '--to', layer])
+    expected = await ok(['diff', 'src'])
+  })
+  after(() => tmp.cleanup())
+
+  const cases: Array<[CrashPoint, string[], 'gc' | 'remount']> = [
+    ['import:after-extract', ['leftover of an interrupted import'], 'gc'],
+    ['import:after-plan', ['an import cut off while applying its layer'], 'gc'],
+    ['import:entry-trashed', ['an import cut off while applying its layer'], 'gc'],
+    ['import:after-plan', [], 'remount'],
+  ]
+  let n = 0
+  for (const [point, findings, repairBy] of cases) {
+    test(`kill -9 at ${point}, then ${repairBy === 'gc' ? 'dot gc' : 'a reboot and the next mount'}`, async () => {
+      const name = `v${n++}`
+      await ok(['create', name, '--base', base, '--size', '16M'])
+      const mp = await ok(['mount', name])
+      fs.writeFileSync(path.join(mp, 'mine.txt'), 'kept\n') // a non-empty upper: the journalled apply
+      await ok(['unmount', name])
+      const crashed = await dot(['import', name, '--from', layer], {DOT_CRASH_AT: point})
+      assert.equal(crashed.code, 128, crashed.stderr)
+      const limit = path.join(tmp.root, name, 'limit')
+      if (repairBy === 'gc') {
+        await assertGcRepairs((args) => dot(args), tmp.root, findings)
+      } else {
+        await unmountImage(limit) // as a reboot would; the next use mounts it and finishes the import first
+        await ok(['mount', name])
+        await ok(['unmount', name])
+        await assertGcRepairs((args) => dot(args), tmp.root, [])
+      }
+      const diff = await ok(['diff', name])
+      const lines = diff.split('\n')
+      assert.ok(lines.includes('A /mine.txt'), diff)
+      // Nothing of the layer, or all of it: never a half-applied one.
+      for (const line of expected.split('\n')) assert.equal(lines.includes(line), point !== 'import:after-extract', `${line} in ${diff}`)
+      assert.deepEqual(fs.readdirSync(limit).filter((e) => e.startsWith('.')), [], 'no scratch left on the image')
+      assertNoLeakedLoop(tmp.root)
+    })
+  }
+})

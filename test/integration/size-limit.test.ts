@@ -113,12 +113,29 @@ describe('size limit and tmpfs', {...rootOnly(), concurrency: false}, () => {
     const gc = parseJson(await dot(['gc', '--json'])) as {findings: unknown[]}
     assert.deepEqual(gc.findings, [], 'a mounted image with no overlay is no garbage')
 
-    // import is refused with the reason; nothing changes.
-    const imported = await dot(['import', 'verbs', '--from', layer])
-    assert.notEqual(imported.code, 0)
-    assert.match(imported.stderr, /not supported: its changes live on a file system of their own/)
+    // import: extracted on the image, applied into the upper layer there.
+    await ok(['create', 'into', '--base', base, '--size', '16M'])
+    await ok(['import', 'into', '--from', layer])
+    assert.equal(await ok(['diff', 'into']), diff)
+    assert.deepEqual(fs.readdirSync(path.join(tmp.root, 'into', 'limit')).filter((n) => n.startsWith('.')), [], 'no scratch left on the image')
+    // A layer bigger than the limit: ENOSPC while extracting; the volume keeps what it had.
+    const huge = path.join(tmp.dir, 'huge')
+    fs.mkdirSync(huge)
+    fs.writeFileSync(path.join(huge, 'big.bin'), Buffer.alloc(24 * MiB, 1))
+    const hugeLayer = path.join(tmp.dir, 'huge.tar')
+    execFileSync('tar', ['cf', hugeLayer, '-C', huge, '.'])
+    const tooBig = await dot(['import', 'into', '--from', hugeLayer])
+    assert.notEqual(tooBig.code, 0)
+    assert.match(tooBig.stderr, /could not be extracted: tar: .*Wrote only[^]*nothing was changed/)
+    assert.doesNotMatch(tooBig.stderr, /^\s+at /m)
+    assert.equal(await ok(['diff', 'into']), diff)
+    assert.deepEqual(fs.readdirSync(path.join(tmp.root, 'into', 'limit')).filter((n) => n.startsWith('.')), [])
+    const tmpfsImport = await dot(['import', 'mem-never', '--from', layer])
+    assert.notEqual(tmpfsImport.code, 0)
 
-    await ok(['reset', 'verbs'])
+    execFileSync('umount', [limit])
+    await ok(['reset', 'verbs', '--backup', path.join(tmp.dir, 'reset.tar')])
+    assert.match(execFileSync('tar', ['tf', path.join(tmp.dir, 'reset.tar')], {encoding: 'utf8'}), /new\.txt/)
     assert.equal(await ok(['diff', 'verbs']), '')
     const mp2 = await ok(['mount', 'verbs'])
     fs.writeFileSync(path.join(mp2, 'commit.txt'), 'into the base\n')

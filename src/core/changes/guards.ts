@@ -1,6 +1,7 @@
 import {DotError, inUse} from '../errors.js'
 import type {Metadata} from '../disk/metadata.js'
-import {ensureChangesFs} from '../volume/limit.js'
+import {mountedOn} from '../kernel/limit-fs.js'
+import {ensureChangesFs, hasLimit} from '../volume/limit.js'
 import type {VolumeStore} from '../volume/store.js'
 
 /** The checks every change operation starts with. */
@@ -16,6 +17,8 @@ export function requireRoot(what: string): void {
  * it; false for a tmpfs volume not in use, which has none (volume/limit.ts).
  */
 export async function changesReadable(store: VolumeStore, name: string, meta: Metadata): Promise<boolean> {
+  // Mounted already (or no limit): no lock taken, so a verb holding it (reset's backup) can call this.
+  if (!hasLimit(meta) || mountedOn(store.layout.limit(name))) return true
   return store.withVolumeLock(name, () => ensureChangesFs(store.context, name, meta))
 }
 

@@ -15,7 +15,7 @@ import type {VolumeStore} from '../volume/store.js'
 import {applyLayer, type DirTimes, planApply} from './apply-layer.js'
 import {writeDurably} from '../disk/atomic-write.js'
 import {finishPending} from '../snapshot/switch.js'
-import {refuseInUse, requireRoot} from './guards.js'
+import {changesReadable, refuseInUse, requireRoot} from './guards.js'
 import {copyDirMetadata, syncFileSystem} from './fs-calls.js'
 import type {LayerPolicy} from './layer-check.js'
 import {extractLayer, type ExtractResult} from './layer-reader.js'
@@ -79,15 +79,18 @@ export async function prepareImport(store: VolumeStore, name: string, input: Rea
   const meta = await readMetadata(store.layout.metadata(name), name)
   await checkBase(meta.base, store.root, name)
   await refuseInUse(store, name)
-  if (hasLimit(meta)) {
-    throw unsupported(`dot import into volume "${name}" is not supported: its changes live on a file system of their own (size= or tmpfs=true), and a layer is extracted on the root's; export, reset and commit work`, {name})
+  if (meta.tmpfs) {
+    throw unsupported(`dot import into volume "${name}" is refused: it keeps its changes on a tmpfs (tmpfs=true), which exists only while the volume is in use, and an import needs it unused`, {name})
   }
-  return extractForImport(store, name, input, options)
+  // A size-limited volume's layer is extracted on its image (the apply renames it into the upper
+  // layer, which cannot cross file systems), and counts against the limit.
+  if (hasLimit(meta)) await changesReadable(store, name, meta)
+  return extractForImport(store, name, input, options, hasLimit(meta) ? store.layout.limit(name) : undefined)
 }
 
 /** Extracts and checks the layer in a new scratch directory; `name` is only its label until `apply`. */
-export async function extractForImport(store: VolumeStore, name: string, input: Readable, options: ImportOptions): Promise<PreparedImport> {
-  const scratch = store.layout.scratch('tmp', `import-${name}`)
+export async function extractForImport(store: VolumeStore, name: string, input: Readable, options: ImportOptions, within?: string): Promise<PreparedImport> {
+  const scratch = within === undefined ? store.layout.scratch('tmp', `import-${name}`) : path.join(within, path.basename(store.layout.scratch('tmp', `import-${name}`)))
   await fs.mkdir(store.root, {recursive: true, mode: 0o711})
   await fs.mkdir(scratch, {mode: 0o700})
   const lock = tryLockDir(scratch)

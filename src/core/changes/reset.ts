@@ -44,6 +44,7 @@ export async function resetVolume(store: VolumeStore, name: string, options: {ba
     await refuseInUse(store, name)
     finishPending(store.context, name)
     const result: ResetResult = {volume: name, hadChanges: false}
+    // Before the backup: its export then finds the image mounted and takes no lock (it is held here).
     if (!(await ensureChangesFs(store.context, name, meta))) return result // a tmpfs volume not in use has none
     const upper = store.layout.upper(name)
     if (options.backup) {

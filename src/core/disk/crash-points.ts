@@ -63,6 +63,8 @@
  * | snap. rm  | snapshot-rm:after-fresh-in    | done but `pending` still in the index                     | `pending` cleared, merged-away layers deleted    |
  * | any       | (a device left attached)      | a loop device backed by an image below the root that no   | detached (losetup -d); none can stay from a kill |
  * |           |                               | mount uses (only without AUTOCLEAR: never made by dot)    | of dot, whose devices autoclear                  |
+ * | import    | import:* into a size=         | as for the root's import, but in `limit/.tmp-import-*` on | finished (apply.json) or deleted, by `dot gc` or |
+ * |           | volume                        | the image                                                 | at the image's next mount, before any use        |
  * | any       | (trash with a mount)          | `.trash-*`/`.tmp-*` with an image or tmpfs on limit/      | unmounted (lazily), then deleted                 |
  *
  * The snapshot rows: the index write (layers/index.json, fsynced, renamed into place) decides; what the

@@ -14,11 +14,12 @@ import type {Finding} from './finding.js'
  * Start-up and `dot gc`: an import cut off while it applied its layer (its scratch directory still
  * holds `apply.json`) is finished, under the volume's lock, then its scratch directory deleted. Any
  * other import leftover is an extraction that never touched the volume: the `.tmp-*` sweep deletes it.
- * Returns undefined when `entryName` is none of this (the caller then sweeps it as usual).
+ * Returns undefined when `entryName` is none of this (the caller then sweeps it as usual). `dir`: where
+ * the entry is, the root or a size-limited volume's limit/ (an import into it extracts there).
  */
-export async function finishInterruptedImport(ctx: StoreContext, entryName: string, dryRun: boolean): Promise<Finding | undefined> {
+export async function finishInterruptedImport(ctx: StoreContext, entryName: string, dryRun: boolean, dir = ctx.layout.root): Promise<Finding | undefined> {
   if (!entryName.startsWith(IMPORT_SCRATCH_PREFIX)) return undefined
-  const full = path.join(ctx.layout.root, entryName)
+  const full = path.join(dir, entryName)
   if (!lstatSync(path.join(full, APPLY_JOURNAL), {throwIfNoEntry: false})) return undefined
   let lock: number | undefined
   try {

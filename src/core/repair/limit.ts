@@ -1,13 +1,16 @@
-import {readdirSync} from 'node:fs'
+import {closeSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 
+import {IMPORT_SCRATCH_PREFIX} from '../changes/import.js'
 import {removeTree} from '../disk/deep-tree.js'
 import type {Metadata} from '../disk/metadata.js'
 import {detachLoop, loopDevicesUnder, mountedOn} from '../kernel/limit-fs.js'
+import {tryLockDir} from '../kernel/flock.js'
 import {readMountinfo} from '../kernel/mountinfo.js'
 import type {StoreContext} from '../volume/context.js'
 import {hasLimit, LIMIT_TRASH_PREFIX, releaseChangesFs} from '../volume/limit.js'
 import {type Finding, repair} from './finding.js'
+import {finishInterruptedImport} from './interrupted-import.js'
 
 /** Images and tmpfs mounted on a `limit/` below `root` (mountpoint -> 1), for the sweep of scratch entries. */
 export async function limitMountsUnder(root: string): Promise<Map<string, number>> {
@@ -37,6 +40,33 @@ export async function reconcileLimit(ctx: StoreContext, name: string, meta: Meta
   for (const entry of readdirSync(dir).filter((e) => e.startsWith(LIMIT_TRASH_PREFIX))) {
     const full = path.join(dir, entry)
     findings.push(await repair(dryRun, {volume: name, path: full, problem: 'leftover of an interrupted volatile wipe or reset', action: 'deleted'}, () => removeTree(full)))
+  }
+  return findings
+}
+
+/**
+ * Imports into a size-limited volume extract on its image (changes/import.ts): one cut off while it
+ * applied is finished, an extraction nobody holds is deleted. Outside the volume's lock (the finish
+ * takes it); an entry still flocked by its import is left alone.
+ */
+export async function sweepLimitImports(ctx: StoreContext, name: string, meta: Metadata, dryRun: boolean): Promise<Finding[]> {
+  const dir = ctx.layout.limit(name)
+  if (!hasLimit(meta) || !mountedOn(dir)) return []
+  const findings: Finding[] = []
+  for (const entry of readdirSync(dir).filter((e) => e.startsWith(IMPORT_SCRATCH_PREFIX))) {
+    const finished = await finishInterruptedImport(ctx, entry, dryRun, dir)
+    if (finished) {
+      findings.push(finished)
+      continue
+    }
+    const full = path.join(dir, entry)
+    const lock = tryLockDir(full)
+    if (lock === undefined) continue // an import is extracting into it
+    try {
+      findings.push(await repair(dryRun, {volume: name, path: full, problem: 'leftover of an interrupted import', action: 'deleted'}, () => removeTree(full)))
+    } finally {
+      closeSync(lock)
+    }
   }
   return findings
 }

@@ -15,7 +15,7 @@ import {type Finding, repair} from './finding.js'
 import {clearOldLocks} from './old-locks.js'
 import {cutOffCommit, finishInterruptedImport} from './interrupted-import.js'
 import {hasLimit} from '../volume/limit.js'
-import {limitMountsUnder, reconcileLimit, releaseLeakedLoops} from './limit.js'
+import {limitMountsUnder, reconcileLimit, releaseLeakedLoops, sweepLimitImports} from './limit.js'
 import {sweepScratch} from './scratch.js'
 import {layersNeedRepair, repairLayers} from '../snapshot/repair.js'
 
@@ -95,6 +95,7 @@ async function reconcileVolume(ctx: StoreContext, name: string, overlays: Map<st
   }
   const commit = cutOffCommit(layout, name)
   if (commit) findings.push(commit)
+  findings.push(...(await sweepLimitImports(ctx, name, meta, dryRun)))
   const check = async () => {
     // Planted meanwhile: the lock was taken on a real directory, but its entries are checked again.
     if (plantedEntry(layout, name)) return

@@ -4,6 +4,8 @@ import path from 'node:path'
 import type {Metadata} from '../disk/metadata.js'
 import {DotError, errnoCode, invalid} from '../errors.js'
 import {fsUsage, mountedOn, mountImage, mountTmpfs} from '../kernel/limit-fs.js'
+import {syncFileSystem} from '../changes/fs-calls.js'
+import {APPLY_JOURNAL, IMPORT_SCRATCH_PREFIX, readJournal, runApply} from '../changes/import.js'
 import type {StoreContext} from './context.js'
 
 /** Leftovers inside a limit's file system (a volatile wipe or a reset cut off) start with this. */
@@ -71,10 +73,21 @@ export function trashUpperInLimit(ctx: StoreContext, name: string): string {
   return trash
 }
 
+/**
+ * Right after the image is mounted (so no command of this boot is using it): trash goes; an import cut
+ * off while applying its layer is finished before anyone sees the changes (changes/import.ts), one cut
+ * off while extracting is deleted. The caller holds the volume's lock.
+ */
 function sweepLimitTrash(ctx: StoreContext, name: string): void {
   const dir = ctx.layout.limit(name)
   for (const entry of readdirSync(dir)) {
-    if (entry.startsWith(LIMIT_TRASH_PREFIX)) ctx.background.deleteTrash(path.join(dir, entry))
+    const full = path.join(dir, entry)
+    if (entry.startsWith(IMPORT_SCRATCH_PREFIX) && lstatSync(path.join(full, APPLY_JOURNAL), {throwIfNoEntry: false})) {
+      runApply(full, ctx.layout.upper(name), readJournal(full), ctx.crash)
+      syncFileSystem(ctx.layout.upper(name))
+      ctx.logger.info(`volume "${name}": finished an import cut off while applying its layer`)
+    }
+    if (entry.startsWith(LIMIT_TRASH_PREFIX) || entry.startsWith(IMPORT_SCRATCH_PREFIX)) ctx.background.deleteTrash(full)
   }
 }
 
