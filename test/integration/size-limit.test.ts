@@ -184,6 +184,19 @@ describe('size limit and tmpfs', {...rootOnly(), concurrency: false}, () => {
     await ok(['unmount', 'mem'])
   })
 
+  test('snapshots of a size-limited or tmpfs volume are refused as unsupported, nothing written', async () => {
+    await ok(['create', 'nosnap', '--base', base, '--size', '16M'])
+    await ok(['create', 'nosnap-t', '--base', base, '--volatile', '--tmpfs'])
+    for (const name of ['nosnap', 'nosnap-t']) {
+      const result = await dot(['snapshot', name, 's1'])
+      assert.equal(result.code, 6, result.stderr)
+      assert.match(result.stderr, /file system of their own .*snapshots are not supported/)
+      assert.ok(!fs.existsSync(path.join(tmp.root, name, 'layers')))
+      assert.equal(JSON.parse(await ok(['snapshots', name, '--json'])).length, 0)
+    }
+    await ok(['rm', 'nosnap', 'nosnap-t'])
+  })
+
   test('dot rm removes the image, its mount and its loop device', async () => {
     await ok(['create', 'gone', '--base', base, '--size', '16M'])
     await ok(['mount', 'gone'])

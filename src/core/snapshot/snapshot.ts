@@ -3,9 +3,10 @@ import {closeSync, lstatSync, mkdirSync} from 'node:fs'
 import {type LayerEntry, readLayerIndex, validateTag} from '../disk/layer-index.js'
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
-import {exists} from '../errors.js'
+import {exists, unsupported} from '../errors.js'
 import {refuseInUse} from '../changes/guards.js'
 import {waitForRecovers} from '../recover/upper-guard.js'
+import {hasLimit} from '../volume/limit.js'
 import type {VolumeStore} from '../volume/store.js'
 import {finishPending, newLayerDir, prepareFresh, sweepLayers, switchLayers} from './switch.js'
 
@@ -64,7 +65,9 @@ function freeDefaultTag(tag: string, taken: Set<string>): string {
  * after what a crash left (a decided change, garbage) is finished and swept; `task` gets the layers.
  */
 export async function withIdleLayers<T>(store: VolumeStore, name: string, task: (layers: LayerEntry[]) => Promise<T>): Promise<T> {
-  readMetadata(store.layout.metadata(name), name)
+  const meta = readMetadata(store.layout.metadata(name), name)
+  // Layers are renamed from the upper: on an image or a tmpfs of its own that rename cannot reach them.
+  if (hasLimit(meta)) throw unsupported(`volume "${name}" keeps its changes on a file system of their own (size= or tmpfs=true); snapshots are not supported for such a volume yet`, {name})
   return store.withVolumeLock(name, async () => {
     await refuseInUse(store, name)
     finishPending(store.context, name)
