@@ -81,7 +81,7 @@ describe('CLI: bad input is refused with a specific message and the documented e
   invalid('no base at all', ['create', 'v'], /^missing required option "base": the absolute path of the host directory/)
   invalid('empty base', ['create', 'v', '--base', ''], /^option "base" is empty; give the absolute path of an existing directory$/)
   // ---- options ----
-  invalid('unknown option', ['create', 'v', '-o', `base=${B}`, '-o', 'colour=red'], /^unknown option "colour"; allowed options are: base, volatile, from$/)
+  invalid('unknown option', ['create', 'v', '-o', `base=${B}`, '-o', 'colour=red'], /^unknown option "colour"; allowed options are: base, volatile, from, size, tmpfs$/)
   invalid('volatile=maybe', ['create', 'v', '--base', B, '-o', 'volatile=maybe'], /^invalid value "maybe" for option "volatile"; allowed: true, false, yes, no \(any case\)$/)
   invalid('option without =', ['create', 'v', '--base', B, '-o', 'volatile'], /^option "volatile" is not of the form key=value/)
   invalid('base given twice', ['create', 'v', '--base', B, '-o', `base=${B}`], /^base is given both as --base and as -o base=; give it once$/)
