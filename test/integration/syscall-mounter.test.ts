@@ -3,14 +3,14 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
-import {overlayMount} from '../../src/core/kernel/overlay-options.js'
+import {overlayMount, readOnlyOverlayMount} from '../../src/core/kernel/overlay-options.js'
 import {overlayMountedOn} from '../../src/core/kernel/overlays.js'
 import {ExecMounter} from '../../src/core/kernel/exec-mounter.js'
 import {SyscallMounter} from '../../src/core/kernel/syscall-mounter.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {TempRoot} from '../helpers/temp-root.js'
 
-/** The in-process mount(2)/umount2(2) path on real overlays: errno names reach the callers that branch on them. */
+/** The in-process mount path on real overlays (the new mount API, mount(2), umount2(2)): errno names reach the callers that branch on them. */
 describe('SyscallMounter', rootOnly(), () => {
   const tmp = new TempRoot('dot-test-syscall-mounter-')
   let paths: {base: string; upper: string; workdir: string; mountpoint: string}
@@ -34,10 +34,13 @@ describe('SyscallMounter', rootOnly(), () => {
 
   test('failures carry the errno name: ENOENT for a missing target, EINVAL to unmount a plain directory, EBUSY while in use', async () => {
     const mounter = new SyscallMounter()
-    await assert.rejects(mounter.mount(overlayMount('v', {...paths, mountpoint: path.join(tmp.dir, 'nowhere')})), {
+    const nowhere = path.join(tmp.dir, 'nowhere')
+    // A volume's overlay is attached by move_mount(2), a read-only one (no layers) by mount(2).
+    await assert.rejects(mounter.mount(overlayMount('v', {...paths, mountpoint: nowhere})), {code: 'ENOENT', syscall: 'move_mount', message: `move_mount ${nowhere}: ENOENT`})
+    await assert.rejects(mounter.mount(readOnlyOverlayMount('v', [paths.base], nowhere)), {
       code: 'ENOENT',
       syscall: 'mount',
-      message: `mount ${path.join(tmp.dir, 'nowhere')}: ENOENT (see dmesg for the kernel's reason)`,
+      message: `mount ${nowhere}: ENOENT (see dmesg for the kernel's reason)`,
     })
     await assert.rejects(mounter.unmount(paths.mountpoint), {code: 'EINVAL', syscall: 'umount2'})
 
@@ -55,12 +58,40 @@ describe('SyscallMounter', rootOnly(), () => {
 
   test('a mount that failed slowly is not repeated on the event loop to learn its errno', async () => {
     // A threshold of 0 ms makes every failure "slow": the error says so instead of repeating the mount.
-    const mounter = new SyscallMounter({errnoProbeMaxMs: 0})
-    await assert.rejects(mounter.mount(overlayMount('v', {...paths, mountpoint: path.join(tmp.dir, 'nowhere')})), (err: Error & {code?: string}) => {
+    const legacy = new SyscallMounter({errnoProbeMaxMs: 0, fsMountApi: false})
+    await assert.rejects(legacy.mount(overlayMount('v', {...paths, mountpoint: path.join(tmp.dir, 'nowhere')})), (err: Error & {code?: string}) => {
       assert.equal(err.code, 'EUNKNOWN')
       assert.match(err.message, /^mount .*nowhere: EUNKNOWN \(failed after \d+ ms; the error number is lost in the worker thread\)$/)
       return true
     })
+    // Through an fs context the slow part is the superblock's creation: a workdir inside the upper layer fails there.
+    const inside = {...paths, workdir: path.join(paths.upper, 'work')}
+    fs.mkdirSync(inside.workdir, {recursive: true})
+    try {
+      await assert.rejects(new SyscallMounter({errnoProbeMaxMs: 0}).mount(overlayMount('v', inside)), (err: Error & {code?: string; syscall?: string}) => {
+        assert.equal(err.code, 'EUNKNOWN')
+        assert.equal(err.syscall, 'fsconfig')
+        assert.match(err.message, /failed after \d+ ms; the error number is lost in the worker thread\)$/)
+        return true
+      })
+      await assert.rejects(new SyscallMounter().mount(overlayMount('v', inside)), {code: 'EINVAL', syscall: 'fsconfig', message: /: EINVAL \(create: see dmesg/})
+    } finally {
+      fs.rmSync(inside.workdir, {recursive: true})
+    }
+    assert.equal(overlayMountedOn(paths.mountpoint), false)
+  })
+
+  test("a refused parameter carries the kernel's own message from the fs context's log", async () => {
+    const file = path.join(tmp.dir, 'a-file')
+    fs.writeFileSync(file, '')
+    await assert.rejects(new SyscallMounter().mount(overlayMount('v', {...paths, upper: file})), (err: Error & {code?: string; syscall?: string}) => {
+      assert.equal(err.syscall, 'fsconfig')
+      assert.equal(err.code, 'EINVAL')
+      assert.match(err.message, new RegExp(`^fsconfig ${paths.mountpoint}: EINVAL \\(upperdir ${file}: overlay: .*not a directory`))
+      assert.doesNotMatch(err.message, /dmesg/)
+      return true
+    })
+    assert.equal(overlayMountedOn(paths.mountpoint), false)
   })
 
   test('the mount(8) fallback: errno names mapped from its messages, each failure one line', async () => {

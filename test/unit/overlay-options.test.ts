@@ -11,7 +11,23 @@ describe('overlay options', () => {
       target: '/r/v1/mountpoint',
       fstype: 'overlay',
       data: 'lowerdir=/srv/data,upperdir=/r/v1/upper,workdir=/r/v1/workdir',
+      layers: {lowers: [{path: '/srv/data'}], upper: '/r/v1/upper', workdir: '/r/v1/workdir'},
     })
+  })
+
+  test('an opened base: its /proc fd path in the option string, its fd and real path as the lowest layer for the new mount API', () => {
+    const base = {real: '/srv/da,ta', lowerdir: '/proc/12/fd/7', fd: 7}
+    const m = overlayMount('v', {base, layers: ['/r/v/layers/l-2', '/r/v/layers/l-1'], upper: '/r/v/upper', workdir: '/r/v/workdir', mountpoint: '/r/v/mountpoint'})
+    assert.equal(m.data, 'lowerdir=/r/v/layers/l-2:/r/v/layers/l-1:/proc/12/fd/7,upperdir=/r/v/upper,workdir=/r/v/workdir')
+    assert.deepEqual(m.layers, {
+      lowers: [{path: '/r/v/layers/l-2'}, {path: '/r/v/layers/l-1'}, {path: '/srv/da,ta', fd: 7}],
+      upper: '/r/v/upper',
+      workdir: '/r/v/workdir',
+    }, 'unescaped: fsconfig takes each path whole')
+  })
+
+  test('read-only overlays carry no layers: they are mounted from their option string', () => {
+    assert.equal(readOnlyOverlayMount('s', ['/a', '/b'], '/t').layers, undefined)
   })
 
   test('comma, colon and backslash are escaped with a backslash', () => {

@@ -1,6 +1,8 @@
 import {performance} from 'node:perf_hooks'
 
 import type {OverlayMount} from './overlay-options.js'
+import {FsMountApiUnsupported, mountThroughFsContext} from './fs-context-mount.js'
+import {type FsMountApi, fsMountApi} from './fs-mount-api.js'
 import {type Libc, libc} from './libc.js'
 import {MountSyscallError, type Mounter} from './mounter.js'
 
@@ -19,17 +21,24 @@ type AsyncFn = {async: (...args: unknown[]) => void} & ((...args: unknown[]) => 
  * an overlay mount that took long to fail (lookups in a slow or hung base) would block the event loop
  * as long again, and every Get and List with it. umount2(2) fails before doing any I/O (EBUSY, EINVAL),
  * and its callers need the errno to choose between retrying, detaching and giving up.
+ *
+ * A volume's overlay (one that carries `layers`) goes through the new mount API instead
+ * (fs-context-mount.ts), so that the mount table names its real base. Where the kernel or libc lacks
+ * it, the first refusal is remembered for the process (on the API's binding) and every later overlay
+ * takes mount(2) straight away. `DOT_MOUNT_API=legacy` (or `fsMountApi: false`) always takes mount(2).
  */
 export class SyscallMounter implements Mounter {
   private readonly libc: Libc
   private readonly mountFn: AsyncFn
   private readonly umount2Fn: AsyncFn
+  private readonly fsApi: FsMountApi | false
 
   /** A failed mount(2) slower than this is not repeated on the event loop to learn its errno. */
   private readonly errnoProbeMaxMs: number
 
-  constructor(options: {errnoProbeMaxMs?: number} = {}) {
+  constructor(options: {errnoProbeMaxMs?: number; fsMountApi?: FsMountApi | false} = {}) {
     this.errnoProbeMaxMs = options.errnoProbeMaxMs ?? 50
+    this.fsApi = options.fsMountApi ?? (process.env.DOT_MOUNT_API === 'legacy' ? false : fsMountApi())
     this.libc = libc()
     this.mountFn = this.libc.lib.func(
       'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)',
@@ -38,6 +47,20 @@ export class SyscallMounter implements Mounter {
   }
 
   async mount(m: OverlayMount): Promise<void> {
+    const api = this.fsApi
+    if (m.layers !== undefined && api && api.unavailable === undefined) {
+      try {
+        return await mountThroughFsContext(api, m, m.layers, this.errnoProbeMaxMs)
+      } catch (err) {
+        if (!(err instanceof FsMountApiUnsupported)) throw err
+        api.unavailable = err.message
+      }
+    }
+    await this.mount2(m)
+  }
+
+  /** mount(2) with the option string, where a base is `/proc/<pid>/fd/<n>`. */
+  private async mount2(m: OverlayMount): Promise<void> {
     const args = [m.source, m.target, m.fstype, 0, m.data]
     const started = performance.now()
     if ((await this.callAsync(this.mountFn, args)) === 0) return

@@ -114,7 +114,7 @@ async function mountOverlayOn(ctx: StoreContext, name: string, meta: Metadata, b
   else syncTop(layout.upper(name), layout.volume(name), top, ctx.logger)
   ctx.crash('mount:before-mount')
   const mounter = await ctx.mounter()
-  const spec = overlayMount(name, {base: base.lowerdir, layers: lowers, upper: layout.upper(name), workdir: layout.workdir(name), mountpoint})
+  const spec = overlayMount(name, {base, layers: lowers, upper: layout.upper(name), workdir: layout.workdir(name), mountpoint})
   try {
     await mounter.mount(spec)
   } catch (err) {

@@ -9,13 +9,14 @@ import {invalid, wrap} from '../errors.js'
  * The rule: a base is what create accepted only while it still is. Between create and a first mount
  * the path may have become a symlink (to another volume's upper layer, to the root, to /), so every
  * first mount checks it again as create does, then opens it, checks the directory it opened, and
- * mounts that open directory (`/proc/<pid>/fd/<n>`): a swap of the path after the check cannot
- * redirect the mount. Closed once the mount is made (the overlay holds its own reference).
+ * mounts that open directory (its fd through the new mount API, `/proc/<pid>/fd/<n>` for mount(2)):
+ * a swap of the path after the check cannot redirect the mount. Closed once the mount is made (the
+ * overlay holds its own reference).
  */
 export interface OpenBase {
   /** What the base path resolved to when it was opened. */
   readonly real: string
-  /** The opened directory as a lower layer for overlayfs. */
+  /** The opened directory as a lower layer in mount(2)'s option string. */
   readonly lowerdir: string
   readonly fd: number
   readonly stat: Stats
