@@ -6,8 +6,9 @@ import {after, before, describe, test} from 'node:test'
 import {parseMountinfo} from '../../src/core/kernel/mountinfo.js'
 import type {OverlayMount} from '../../src/core/kernel/overlay-options.js'
 import {VolumeStore} from '../../src/core/volume/store.js'
-import {defaultMounter} from '../../src/core/kernel/default-mounter.js'
+import {SyscallMounter} from '../../src/core/kernel/syscall-mounter.js'
 import type {Mounter} from '../../src/core/kernel/mounter.js'
+import {lowerLayers} from '../helpers/lower-layers.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {runDot} from '../helpers/run-dot.js'
 import {TempRoot} from '../helpers/temp-root.js'
@@ -75,32 +76,42 @@ describe('the base is resolved and checked at every first mount', rootOnly(), ()
       assert.equal(fs.readFileSync(path.join(mountpoint, 'real.txt'), 'utf8'), 'real\n')
       const [entry] = parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')).filter((e) => e.mountpoint === mountpoint)
       assert.ok(entry, 'the overlay is mounted')
-      assert.doesNotMatch(JSON.stringify(entry), new RegExp(`lowerdir=${link}[,"]`), `the symlink itself is not what was mounted: ${JSON.stringify(entry)}`)
+      assert.deepEqual(lowerLayers(entry.superOptions), [real], `the symlink itself is not what was mounted: ${JSON.stringify(entry)}`)
     } finally {
       assert.equal((await dot('unmount', 'through-link')).code, 0)
     }
   })
 
-  test('a base swapped for a symlink to / between the check and the mount: the mount still shows the base that was checked', async () => {
-    const base = tmp.base('swapped', {'checked.txt': 'the checked base\n'})
-    const real = await defaultMounter()
-    // The real kernel mount, with the base path swapped for a link to / just before it is made.
-    const swapping: Mounter = {
-      async mount(m: OverlayMount) {
-        fs.renameSync(base, `${base}.moved`)
-        fs.symlinkSync('/', base)
-        return real.mount(m)
-      },
-      unmount: (target, options) => real.unmount(target, options),
-    }
-    const store = await VolumeStore.open({root: tmp.root, mounter: swapping})
-    try {
-      await store.create('swapped', {base})
-      const mountpoint = await store.mount('swapped', 'manual')
-      assert.deepEqual(fs.readdirSync(mountpoint), ['checked.txt'], 'the view is the directory that was checked, not /')
-      await store.unmount('swapped', 'manual')
-    } finally {
-      await store.close()
-    }
-  })
+  for (const [how, real] of [
+    ['the new mount API', () => new SyscallMounter()],
+    ['mount(2)', () => new SyscallMounter({fsMountApi: false})],
+  ] as const) {
+    test(`a base swapped for a symlink to / between the check and the mount (${how}): the mount still shows the base that was checked`, async () => {
+      const tag = how === 'mount(2)' ? 'mount2' : 'fsapi'
+      const base = tmp.base(`swapped-${tag}`, {'checked.txt': 'the checked base\n'})
+      const mounter = real()
+      // The real kernel mount, with the base path swapped for a link to / just before it is made.
+      const swapping: Mounter = {
+        async mount(m: OverlayMount) {
+          fs.renameSync(base, `${base}.moved`)
+          fs.symlinkSync('/', base)
+          return mounter.mount(m)
+        },
+        unmount: (target, options) => mounter.unmount(target, options),
+      }
+      const store = await VolumeStore.open({root: tmp.root, mounter: swapping})
+      try {
+        await store.create(`swapped-${tag}`, {base})
+        const mountpoint = await store.mount(`swapped-${tag}`, 'manual')
+        assert.deepEqual(fs.readdirSync(mountpoint), ['checked.txt'], 'the view is the directory that was checked, not /')
+        const [entry] = parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')).filter((e) => e.mountpoint === mountpoint)
+        // The kernel names the directory by where it is now; never the link that replaced it.
+        if (how === 'the new mount API') assert.deepEqual(lowerLayers(entry.superOptions), [`${base}.moved`])
+        else assert.match(lowerLayers(entry.superOptions)[0], /^\/proc\/\d+\/fd\/\d+$/)
+        await store.unmount(`swapped-${tag}`, 'manual')
+      } finally {
+        await store.close()
+      }
+    })
+  }
 })
