@@ -1,10 +1,11 @@
-import {closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync} from 'node:fs'
+import {closeSync, constants, lstatSync, mkdirSync, openSync} from 'node:fs'
 
 import {writeDurably} from './atomic-write.js'
 import {DotError, errnoCode, invalid} from '../errors.js'
 import type {Layout} from './layout.js'
 import {NAME_MAX_LENGTH, NAME_PATTERN} from './names.js'
 import {plantedError} from './planted.js'
+import {readSmallFile} from './read-small.js'
 
 /** One frozen layer: a snapshot. */
 export interface LayerEntry {
@@ -38,7 +39,7 @@ export function readLayerIndex(layout: Layout, name: string): LayerIndex {
   try {
     const fd = openSync(layout.layerIndex(name), constants.O_RDONLY | constants.O_NOFOLLOW)
     try {
-      text = readFileSync(fd, 'utf8')
+      text = readSmallFile(fd)
     } finally {
       closeSync(fd)
     }

@@ -55,9 +55,12 @@ export class Layout {
    * upper), the frozen layers. The one place these paths are computed, so that they can move together.
    */
   changes(name: string): {upper: string; workdir: string; layers: string} {
-    const dir = path.join(this.root, name)
-    const changes = this.changesDir(name)
-    return {upper: path.join(changes, 'upper'), workdir: path.join(changes, 'workdir'), layers: path.join(dir, 'layers')}
+    return this.changesOf(name, this.hasLimitDir(name))
+  }
+  /** `changes` of a volume whose metadata already told whether it has a limit (size= or tmpfs=true): no lstat. */
+  changesOf(name: string, limited: boolean): {upper: string; workdir: string; layers: string} {
+    const changes = limited ? this.limit(name) : path.join(this.root, name)
+    return {upper: path.join(changes, 'upper'), workdir: path.join(changes, 'workdir'), layers: this.layers(name)}
   }
   upper(name: string): string {
     return this.changes(name).upper
@@ -67,7 +70,7 @@ export class Layout {
   }
   /** The directory of a volume's frozen layers (snapshots); absent while it has none. */
   layers(name: string): string {
-    return this.changes(name).layers
+    return path.join(this.root, name, 'layers')
   }
   layerIndex(name: string): string {
     return path.join(this.layers(name), 'index.json')
@@ -82,10 +85,9 @@ export class Layout {
   limitImage(name: string): string {
     return path.join(this.root, name, LIMIT_IMAGE)
   }
-  /** The directory holding upper/ and workdir/: the volume's own, or its limit/ when it has one. */
-  private changesDir(name: string): string {
-    const limit = this.limit(name)
-    return lstatSync(limit, {throwIfNoEntry: false})?.isDirectory() ? limit : path.join(this.root, name)
+  /** Whether upper/ and workdir/ are in the volume's limit/ rather than its own directory. */
+  private hasLimitDir(name: string): boolean {
+    return lstatSync(this.limit(name), {throwIfNoEntry: false})?.isDirectory() ?? false
   }
   mountpoint(name: string): string {
     return path.join(this.root, name, 'mountpoint')

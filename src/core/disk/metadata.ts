@@ -1,6 +1,7 @@
-import {closeSync, constants, openSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {closeSync, constants, openSync, statSync, writeFileSync} from 'node:fs'
 
 import {DotError, errnoCode, notFound} from '../errors.js'
+import {readSmallFile} from './read-small.js'
 
 /** What `metadata.json` holds, in our terms. */
 export interface Metadata {
@@ -60,7 +61,7 @@ export function readMetadata(file: string, name: string): Metadata {
     // O_NOFOLLOW: a symlink planted in its place is refused (ELOOP), never read (disk/planted.ts).
     const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW)
     try {
-      text = readFileSync(fd, 'utf8')
+      text = readSmallFile(fd)
     } finally {
       closeSync(fd)
     }

@@ -35,22 +35,32 @@ export function plantedEntry(layout: Layout, name: string): string | undefined {
 
 /** Throws (invalid) when volume `name` has a planted symlink: nothing may act on it. */
 export function assertNothingPlanted(layout: Layout, name: string): void {
-  checkedVolumeStats(layout, name)
+  const planted = plantedEntry(layout, name)
+  if (planted !== undefined) throw plantedError(name, planted)
 }
 
+/** The lstats of a volume's directory (`dir`) and entries, as the hot paths check them; undefined: missing. */
+export type VolumeStats = Partial<Record<'dir' | (typeof VOLUME_ENTRIES)[number], Stats>>
+
 /**
- * assertNothingPlanted that also hands back the lstats of the volume directory and its mountpoint
- * (undefined: missing), so that a read can tell whether something is mounted without stating them again.
+ * The planted check of the verbs dockerd calls (Get, Mount, Unmount): every entry but metadata.json,
+ * which they read opened with O_NOFOLLOW (a link there is refused as ELOOP), handing back the lstats
+ * so that they can tell whether the mountpoint is a mount point, and whether there are snapshots,
+ * without stating the same paths again.
  */
-export function checkedVolumeStats(layout: Layout, name: string): {dir?: Stats; mountpoint?: Stats} {
+export function checkedVolumeStats(layout: Layout, name: string, options: {read?: boolean} = {}): VolumeStats {
   const dir = layout.volume(name)
-  const stats: {dir?: Stats; mountpoint?: Stats} = {}
-  for (const entry of ['', ...VOLUME_ENTRIES]) {
-    const p = entry === '' ? dir : `${dir}/${entry}`
+  const stats: VolumeStats = {}
+  const dirStat = lstatSync(dir, {throwIfNoEntry: false})
+  if (dirStat?.isSymbolicLink()) throw plantedError(name, dir)
+  stats.dir = dirStat
+  for (const entry of VOLUME_ENTRIES) {
+    // A read (Get) checks what it reads; upper/ and workdir/ are only named in its answer.
+    if (entry === 'metadata.json' || (options.read && (entry === 'upper' || entry === 'workdir'))) continue
+    const p = `${dir}/${entry}`
     const stat = lstatSync(p, {throwIfNoEntry: false})
     if (stat?.isSymbolicLink()) throw plantedError(name, p)
-    if (entry === '') stats.dir = stat
-    else if (entry === 'mountpoint') stats.mountpoint = stat
+    stats[entry] = stat
   }
   return stats
 }

@@ -18,11 +18,11 @@ const NO_LOWER_FD = /Unknown parameter|Bad value/
 
 /**
  * Mounts an overlay through an fs context: each lower layer is handed over as an open directory, the
- * same one the base was checked as (resolved-base.ts), and the mount table shows each by its real
+ * same one the base was checked as (base-check.ts), and the mount table shows each by its real
  * path (`lowerdir+=/srv/data`), not as `/proc/<pid>/fd/<n>`. fsopen and the parameters are set on
  * the event loop (no I/O: the layers are open, upper and work are looked up in the root; only the
  * first fsopen after boot may wait for the overlay module to load); the superblock's creation
- * (lookups in every layer) and the attach run on koffi's worker threads. As
+ * (lookups in every layer) runs on a koffi worker thread, the attach on the event loop (see attach). As
  * with mount(2) (syscall-mounter.ts), a creation that failed quickly is repeated synchronously, only
  * to learn its errno. Throws FsMountApiUnsupported before anything is created when the API is lacking.
  */
@@ -47,7 +47,7 @@ export async function mountThroughFsContext(api: FsMountApi, m: OverlayMount, la
       const mfd = api.fsmount(fsfd)
       if (mfd < 0) throw failure(api, fsfd, 'fsmount', m.target)
       try {
-        await attach(api, mfd, m.target)
+        attach(api, mfd, m.target)
       } finally {
         closeSync(mfd) // an attached mount stays; one left detached (attach failed) goes with its last fd
       }
@@ -116,9 +116,11 @@ function reason(log: string[]): string {
   return log.length > 0 ? log.join('; ') : "see dmesg for the kernel's reason"
 }
 
-async function attach(api: FsMountApi, mfd: number, target: string): Promise<void> {
-  if ((await api.moveMountAsync(mfd, target)) === 0) return
-  // move_mount fails before any I/O but the target's lookup: repeated here only to learn errno.
+/**
+ * On the event loop: the attach does no I/O in the layers, only the lookup of the target, a directory
+ * in the root that the mount just made; a worker round trip would cost more than the call.
+ */
+function attach(api: FsMountApi, mfd: number, target: string): void {
   if (api.moveMount(mfd, target) === 0) return
   throw new MountSyscallError('move_mount', api.errno(), target)
 }

@@ -27,7 +27,6 @@ export interface FsMountApi {
   fsmount(fsfd: number): number
   /** Attaches the detached mount `mfd` on `target` (as mount(2) would, with the target's propagation). */
   moveMount(mfd: number, target: string): number
-  moveMountAsync(mfd: number, target: string): Promise<number>
   errno(): string
   /** What the file system said in the fs context's log (`e overlay: ...`), without the level prefix; drains it. */
   log(fsfd: number): string[]
@@ -48,7 +47,7 @@ export function fsMountApi(): FsMountApi {
     const refuse = () => {
       throw new Error(unavailable)
     }
-    loaded = {unavailable, fsopen: refuse, setString: refuse, setFd: refuse, create: refuse, createAsync: refuse, fsmount: refuse, moveMount: refuse, moveMountAsync: refuse, errno: refuse, log: () => []}
+    loaded = {unavailable, fsopen: refuse, setString: refuse, setFd: refuse, create: refuse, createAsync: refuse, fsmount: refuse, moveMount: refuse, errno: refuse, log: () => []}
   }
   return loaded
 }
@@ -68,7 +67,6 @@ function bind(c: Libc): FsMountApi {
     createAsync: (fsfd) => callAsync(fsconfig, createArgs(fsfd)),
     fsmount: (fsfd) => fsmount(fsfd, FSMOUNT_CLOEXEC, 0),
     moveMount: (mfd, target) => moveMount(...moveArgs(mfd, target)),
-    moveMountAsync: (mfd, target) => callAsync(moveMount, moveArgs(mfd, target)),
     errno: () => c.errnoName(c.koffi.errno()),
     log: readFsLog,
   }

@@ -22,7 +22,7 @@ export interface OverlayLayers {
   workdir: string
 }
 
-/** A base opened and checked (volume/resolved-base.ts): its real path, and the open directory as a path mount(2) takes. */
+/** A base opened and checked (volume/base-check.ts): its real path, and the open directory as a path mount(2) takes. */
 export interface OpenedLower {
   real: string
   lowerdir: string

@@ -89,3 +89,18 @@ export function removeXattr(target: XattrTarget, name: string): void {
   const {c, remove} = calls(target)
   if (remove(target, name) !== 0 && errnoOf(c) !== 'ENODATA') fail(c, 'removexattr', target, name)
 }
+
+/**
+ * One attribute's value, or undefined when `target` has none of that name (or its filesystem keeps
+ * none): one getxattr(2) when the value fits `expectedBytes`, where readXattrs makes two per attribute.
+ */
+export function getXattr(target: XattrTarget, name: string, expectedBytes = 256): Buffer | undefined {
+  const {c, get} = calls(target)
+  const value = Buffer.alloc(expectedBytes)
+  const got = get(target, name, value, expectedBytes)
+  if (got >= 0) return value.subarray(0, got)
+  const code = errnoOf(c)
+  if (code === 'ENODATA' || UNSUPPORTED.has(code)) return undefined
+  if (code === 'ERANGE') return readXattrs(target).get(name) // larger than expected (written by someone else)
+  fail(c, 'getxattr', target, name)
+}

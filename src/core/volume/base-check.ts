@@ -1,4 +1,4 @@
-import {accessSync, constants, opendirSync, realpathSync} from 'node:fs'
+import {accessSync, closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync, type Stats} from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
@@ -7,18 +7,32 @@ import {refusePseudoFilesystem} from '../kernel/pseudo-fs.js'
 import {reachableBase} from './host-paths.js'
 
 /**
- * Checks that `base` can be a volume's lower layer: an existing, readable directory that neither lies
- * inside the store's root nor contains it (overlayfs refuses overlapping layers, and a base inside the
- * root could be swept as scratch). The one base check: at create and at every first mount (through
- * openBase, resolved-base.ts), and before diff and recover read the base of volume `volume`. Messages
- * name the base as given (a host path); the checks run where it is reachable (host-paths.ts).
+ * The one base check. A base can be a volume's lower layer when it is an existing, readable directory
+ * that neither lies inside the store's root nor contains it (overlayfs refuses overlapping layers, and
+ * a base inside the root could be swept as scratch). It is checked at create, at every first mount
+ * (the path may have become a symlink to another volume's upper layer, to the root, to / since), and
+ * before diff, recover, commit, export and import read it. The checks run on the directory as opened,
+ * and a mount mounts that open directory, so a swap of the path after the check cannot redirect it.
+ * Messages name the base as given (a host path); it is opened where it is reachable (host-paths.ts).
  */
-export async function checkBase(base: string, root: string, volume?: string): Promise<void> {
+export interface OpenBase {
+  /** What the base path resolved to when it was opened. */
+  readonly real: string
+  /** The opened directory as a lower layer for mount(2) (`/proc/<pid>/fd/<n>`). */
+  readonly lowerdir: string
+  readonly fd: number
+  readonly stat: Stats
+  close(): void
+}
+
+export async function openBase(base: string, root: string, volume?: string): Promise<OpenBase> {
   const subject = volume === undefined ? `base ${JSON.stringify(base)}` : `base ${JSON.stringify(base)} of volume ${JSON.stringify(volume)}`
   const details = volume === undefined ? {base} : {name: volume, base}
   const at = reachableBase(base)
   let stat
   try {
+    // Through the thread pool: a hung filesystem stalls a worker here, not the event loop; the calls
+    // after it answered are quick local ones.
     stat = await fs.stat(at)
   } catch (err) {
     const code = errnoCode(err)
@@ -30,27 +44,55 @@ export async function checkBase(base: string, root: string, volume?: string): Pr
   if (!stat.isDirectory()) throw invalid(`${subject} is not a directory`, details)
   // /proc, /sys and their kind: overlayfs cannot use them as a lower layer.
   refusePseudoFilesystem(at, subject.replace(/ ".*$/, ''))
-  // The stat went through the thread pool (a hung filesystem stalls a worker, not the event loop);
-  // the rest are quick local calls.
+  let fd: number
   try {
     accessSync(at, constants.R_OK | constants.X_OK)
-    opendirSync(at).closeSync()
+    fd = openSync(at, constants.O_RDONLY | constants.O_DIRECTORY)
   } catch (err) {
     throw invalid(`${subject} is not readable: ${errnoCode(err) ?? String(err)}`, details)
   }
-  const realBase = realpathSync.native(at)
-  let realRoot: string
+  let open = true
+  // Once only: a second close could close a descriptor that reused the number meanwhile.
+  const close = () => {
+    if (open) closeSync(fd)
+    open = false
+  }
   try {
-    realRoot = realpathSync.native(root)
+    // The directory opened, by its real path: the kernel's answer, one readlink instead of one per component.
+    const real = readlinkSync(`/proc/self/fd/${fd}`)
+    const realRoot = resolvedRoot(root)
+    if (isInside(real, realRoot)) {
+      throw invalid(`${subject} is inside the docker-on-top root ${realRoot}; choose a directory outside it`, details)
+    }
+    if (isInside(realRoot, real)) {
+      throw invalid(`${subject} contains the docker-on-top root ${realRoot}; overlayfs cannot stack a volume's changes inside its own base`, details)
+    }
+    // A /proc/<pid> path rather than /proc/self: mount(8), the fallback mounter, runs in a child process.
+    return {real, lowerdir: `/proc/${process.pid}/fd/${fd}`, fd, stat: fstatSync(fd), close}
+  } catch (err) {
+    close()
+    throw err
+  }
+}
+
+/** checkBase: the check alone, for the verbs that read the base by path afterwards. */
+export async function checkBase(base: string, root: string, volume?: string): Promise<void> {
+  ;(await openBase(base, root, volume)).close()
+}
+
+/** A root's real path, resolved once per process (a root that does not exist yet is not remembered). */
+const realRoots = new Map<string, string>()
+
+function resolvedRoot(root: string): string {
+  let real = realRoots.get(root)
+  if (real !== undefined) return real
+  try {
+    real = realpathSync.native(root)
   } catch {
-    realRoot = path.resolve(root)
+    return path.resolve(root)
   }
-  if (isInside(realBase, realRoot)) {
-    throw invalid(`${subject} is inside the docker-on-top root ${realRoot}; choose a directory outside it`, details)
-  }
-  if (isInside(realRoot, realBase)) {
-    throw invalid(`${subject} contains the docker-on-top root ${realRoot}; overlayfs cannot stack a volume's changes inside its own base`, details)
-  }
+  realRoots.set(root, real)
+  return real
 }
 
 /** Whether `child` is `parent` or lies below it (both absolute and normalised). */

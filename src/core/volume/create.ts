@@ -11,7 +11,7 @@ import {limitRefusal, makeImage} from '../kernel/limit-fs.js'
 import type {StoreContext} from './context.js'
 import {parseCreateOptions} from './options.js'
 import {toVolume, type Volume} from './read.js'
-import {type OpenBase, openBase} from './resolved-base.js'
+import {type OpenBase, openBase} from './base-check.js'
 import {applyNewTop, readBaseTop, VOLUME_DIR_MODE} from './top-dir.js'
 
 export async function createVolume(ctx: StoreContext, name: string, rawOptions: unknown): Promise<Volume> {
@@ -48,7 +48,7 @@ export async function createVolume(ctx: StoreContext, name: string, rawOptions: 
     ctx.logger.info(`created volume "${name}" on ${options.base}${options.volatile ? ' (volatile)' : ''}${limit}`)
   })
   // What was just written, not read back: a new volume has no records and nothing mounted.
-  return toVolume(ctx, name, meta, new Map(), false)
+  return toVolume(ctx, name, meta, new Map(), false, {layers: false})
 }
 
 /**

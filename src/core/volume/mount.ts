@@ -4,14 +4,14 @@ import fs from 'node:fs/promises'
 import {makeDirs} from '../disk/make-dirs.js'
 import {type Metadata, readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
-import {assertNothingPlanted} from '../disk/planted.js'
+import {checkedVolumeStats, type VolumeStats} from '../disk/planted.js'
 import {createRecord, dropRecords, ensureRecordsDir, listRecordIds, readRecord, validateMountId, writeRecord} from '../disk/records.js'
 import {DotError, errnoCode, invalid, wrap} from '../errors.js'
-import {overlayMountedOn} from '../kernel/overlays.js'
+import {overlayMountedGiven} from '../kernel/overlays.js'
 import {overlayMount} from '../kernel/overlay-options.js'
 import {waitForRecovers} from '../recover/upper-guard.js'
 import type {StoreContext} from './context.js'
-import {type OpenBase, openBase} from './resolved-base.js'
+import {type OpenBase, openBase} from './base-check.js'
 import {ensureChangesFs, hasLimit, releaseChangesFs, trashUpperInLimit} from './limit.js'
 import {teardown} from './teardown.js'
 import {applyNewTop, readBaseTop, syncTop} from './top-dir.js'
@@ -28,11 +28,11 @@ export async function mountVolume(ctx: StoreContext, name: string, id: string): 
   validateMountId(id)
   const {layout} = ctx
   return ctx.locks.withLock(name, async () => {
-    assertNothingPlanted(layout, name)
+    const stats = checkedVolumeStats(layout, name)
     const meta = readMetadata(layout.metadata(name), name)
     const mountpoint = layout.mountpoint(name)
-    const ids = listRecordIds(layout, name)
-    let mounted = overlayMountedOn(mountpoint)
+    const ids = stats.activemounts ? listRecordIds(layout, name) : []
+    let mounted = overlayMountedGiven(mountpoint, stats.mountpoint, stats.dir)
     if (ids.length > 0 && mounted) {
       const count = readRecord(layout, name, id)
       try {
@@ -49,6 +49,7 @@ export async function mountVolume(ctx: StoreContext, name: string, id: string): 
       // using it, so the records are stale; this is a first mount.
       ctx.logger.warn(`volume "${name}": dropping ${ids.length} stale mount record(s) of an overlay that is no longer mounted`)
       dropRecords(layout, name, {recreate: false})
+      stats.activemounts = undefined
     }
     if (mounted && meta.volatile) {
       // An overlay without records (a failed unmount) cannot be reused by a volatile volume: its
@@ -56,11 +57,11 @@ export async function mountVolume(ctx: StoreContext, name: string, id: string): 
       await teardown(ctx, name, {detachIfBusy: true})
       mounted = false
     }
-    if (!mounted) await mountOverlay(ctx, name, meta, await openBaseForMount(ctx, name, meta.base))
+    if (!mounted) await mountOverlay(ctx, name, meta, await openBaseForMount(ctx, name, meta.base), stats)
     else ctx.logger.debug(`mount "${name}": reusing an overlay left mounted without records`)
     await ctx.newVolumes.durable(name)
     try {
-      ensureRecordsDir(layout, name)
+      if (!stats.activemounts) ensureRecordsDir(layout, name)
       createRecord(layout, name, id)
     } catch (err) {
       // Without its record the overlay would be garbage; take it down now rather than leave it.
@@ -77,20 +78,22 @@ export async function mountVolume(ctx: StoreContext, name: string, id: string): 
  * (and checked) before the wipe: a volatile volume's last changes may still be salvaged until a mount
  * succeeds. Under the volume's lock; closes `base`.
  */
-async function mountOverlay(ctx: StoreContext, name: string, meta: Metadata, base: OpenBase): Promise<void> {
+async function mountOverlay(ctx: StoreContext, name: string, meta: Metadata, base: OpenBase, stats: VolumeStats): Promise<void> {
   try {
-    await mountOverlayOn(ctx, name, meta, base)
+    await mountOverlayOn(ctx, name, meta, base, stats)
   } finally {
     base.close()
   }
 }
 
-async function mountOverlayOn(ctx: StoreContext, name: string, meta: Metadata, base: OpenBase): Promise<void> {
+/** `stats`: the volume's entries as the planted check found them (no layers/: no snapshots to read). */
+async function mountOverlayOn(ctx: StoreContext, name: string, meta: Metadata, base: OpenBase, stats: VolumeStats): Promise<void> {
   const {layout} = ctx
   const mountpoint = layout.mountpoint(name)
+  const {upper, workdir} = layout.changesOf(name, hasLimit(meta))
   // A snapshot operation cut off after its decision is finished first (snapshot/switch.ts).
-  finishPending(ctx, name)
-  const lowers = lowerLayerDirs(layout, name)
+  if (stats.layers) finishPending(ctx, name)
+  const lowers = stats.layers ? lowerLayerDirs(layout, name) : []
   // Before anything is made in upper/: it must be made on the limit's file system, not below it.
   await ensureChangesFs(ctx, name, meta, {forMount: true})
   ctx.crash('mount:after-limit')
@@ -101,20 +104,19 @@ async function mountOverlayOn(ctx: StoreContext, name: string, meta: Metadata, b
   // and the answer (mountVolume); nothing can write into the overlay before that answer.
   ctx.newVolumes.hurry()
   // A new upper/ (wiped, or never made) takes the base's top as it is; a kept one, the base's changes.
-  const fresh = !lstatSync(layout.upper(name), {throwIfNoEntry: false})
+  const fresh = !lstatSync(upper, {throwIfNoEntry: false})
   // makeDirs, not mkdir's recursive mode: a read-only root must say EROFS, not ENOENT.
-  makeDirs(layout.upper(name), 0o700)
-  makeDirs(layout.workdir(name), 0o700)
+  if (fresh) makeDirs(upper, 0o700)
+  makeDirs(workdir, 0o700)
   makeDirs(mountpoint, 0o700)
-  ensureRecordsDir(layout, name)
   const top = readBaseTop(base.fd, base.stat)
   // Over snapshots a new upper/ (a volatile wipe) keeps the view's top as the newest snapshot left it.
-  if (fresh && lowers.length > 0) copyTop(lowers[0], layout.upper(name))
-  else if (fresh) applyNewTop(layout.upper(name), layout.volume(name), top, ctx.logger)
-  else syncTop(layout.upper(name), layout.volume(name), top, ctx.logger)
+  if (fresh && lowers.length > 0) copyTop(lowers[0], upper)
+  else if (fresh) applyNewTop(upper, layout.volume(name), top, ctx.logger)
+  else syncTop(upper, layout.volume(name), top, ctx.logger, stats.dir)
   ctx.crash('mount:before-mount')
   const mounter = await ctx.mounter()
-  const spec = overlayMount(name, {base, layers: lowers, upper: layout.upper(name), workdir: layout.workdir(name), mountpoint})
+  const spec = overlayMount(name, {base, layers: lowers, upper, workdir, mountpoint})
   try {
     await mounter.mount(spec)
   } catch (err) {
@@ -126,7 +128,7 @@ async function mountOverlayOn(ctx: StoreContext, name: string, meta: Metadata, b
   ctx.logger.debug(`mount "${name}": mounted the overlay`)
 }
 
-/** The base as create would accept it (resolved-base.ts), or a clear refusal: nothing is mounted then. */
+/** The base as create would accept it (base-check.ts), or a clear refusal: nothing is mounted then. */
 async function openBaseForMount(ctx: StoreContext, name: string, base: string): Promise<OpenBase> {
   return openBase(base, ctx.layout.root).catch((err: Error) => {
     throw invalid(`cannot mount volume "${name}": ${err.message}`, {name, base})

@@ -50,10 +50,11 @@ export function getVolume(ctx: StoreContext, name: string): Volume {
   validateName(name)
   const {layout} = ctx
   // The planted check's lstats also tell whether the mountpoint is a mount point: two stats fewer.
-  const stats = checkedVolumeStats(layout, name)
+  const stats = checkedVolumeStats(layout, name, {read: true})
   const meta = readMetadata(layout.metadata(name), name)
   const mounted = overlayMountedGiven(layout.mountpoint(name), stats.mountpoint, stats.dir)
-  return toVolume(ctx, name, meta, readRecords(layout, name), mounted)
+  const records = stats.activemounts ? readRecords(layout, name) : new Map<string, number>()
+  return toVolume(ctx, name, meta, records, mounted, {layers: stats.layers !== undefined})
 }
 
 /**
@@ -149,7 +150,8 @@ export async function changesSize(ctx: StoreContext, name: string): Promise<numb
   return sizes.reduce((a, b) => a + b, 0)
 }
 
-export function toVolume(ctx: StoreContext, name: string, meta: Metadata, records: Map<string, number>, mounted: boolean): Volume {
+/** `known.layers`: whether layers/ exists, when the caller already looked (false: no snapshots, nothing to read). */
+export function toVolume(ctx: StoreContext, name: string, meta: Metadata, records: Map<string, number>, mounted: boolean, known: {layers?: boolean} = {}): Volume {
   const volume: Volume = {
     name,
     base: meta.base,
@@ -157,8 +159,8 @@ export function toVolume(ctx: StoreContext, name: string, meta: Metadata, record
     createdAt: meta.createdAt,
     mounted,
     mounts: Object.fromEntries([...records].sort(([a], [b]) => a.localeCompare(b))),
-    upper: ctx.layout.upper(name),
-    snapshots: readLayerIndex(ctx.layout, name).layers.length,
+    upper: ctx.layout.changesOf(name, hasLimit(meta)).upper,
+    snapshots: known.layers === false ? 0 : readLayerIndex(ctx.layout, name).layers.length,
   }
   if (mounted) volume.mountpoint = ctx.layout.mountpoint(name)
   const usage = limitUsage(ctx, name, meta)

@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto'
 import {chmodSync, lchownSync, lstatSync, type Stats} from 'node:fs'
 
 import {errnoCode} from '../errors.js'
-import {readXattrs, removeXattr, setXattr} from '../kernel/xattrs.js'
+import {getXattr, readXattrs, removeXattr, setXattr} from '../kernel/xattrs.js'
 import type {Logger} from '../logger.js'
 
 /**
@@ -33,7 +33,7 @@ export interface BaseTop {
   xattrs: Map<string, Buffer>
 }
 
-/** The top of the base open as `fd` (see resolved-base.ts). */
+/** The top of the base open as `fd` (see base-check.ts). */
 export function readBaseTop(fd: number, stat: Stats): BaseTop {
   const xattrs = new Map([...readXattrs(fd)].filter(([name]) => copiedUp(name)))
   return {uid: stat.uid, gid: stat.gid, mode: stat.mode & 0o7777, xattrs}
@@ -62,9 +62,9 @@ export function applyNewTop(upper: string, volumeDir: string, top: BaseTop, logg
  * older build has no stamp: applied once), never loosening the mode. Also tightens a volume directory
  * an older build made 0711. Returns whether the top was changed.
  */
-export function syncTop(upper: string, volumeDir: string, top: BaseTop, logger: Logger): boolean {
-  tightenVolumeDir(volumeDir)
-  const stamped = readXattrs(volumeDir).get(TOP_STAMP_XATTR)
+export function syncTop(upper: string, volumeDir: string, top: BaseTop, logger: Logger, dirStat?: Stats): boolean {
+  tightenVolumeDir(volumeDir, dirStat)
+  const stamped = getXattr(volumeDir, TOP_STAMP_XATTR, 16)
   if (stamped?.equals(stampOf(top))) return false
   const current = lstatSync(upper).mode & 0o7777
   applyTop(upper, top, (top.mode & 0o7000) | (top.mode & current & 0o777), logger)
@@ -73,9 +73,9 @@ export function syncTop(upper: string, volumeDir: string, top: BaseTop, logger: 
   return true
 }
 
-/** A volume directory made 0711 by an older build becomes 0700. */
-function tightenVolumeDir(volumeDir: string): void {
-  if ((lstatSync(volumeDir).mode & 0o7777) !== VOLUME_DIR_MODE) chmodSync(volumeDir, VOLUME_DIR_MODE)
+/** A volume directory made 0711 by an older build becomes 0700 (`dirStat`: its lstat, if the caller has one). */
+function tightenVolumeDir(volumeDir: string, dirStat = lstatSync(volumeDir)): void {
+  if ((dirStat.mode & 0o7777) !== VOLUME_DIR_MODE) chmodSync(volumeDir, VOLUME_DIR_MODE)
 }
 
 /** Owner first (chown clears set-id bits), then the xattrs, then the mode: chmod sets an ACL's mask, so the mode wins. */

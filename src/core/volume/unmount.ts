@@ -1,6 +1,6 @@
 import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
-import {assertNothingPlanted} from '../disk/planted.js'
+import {checkedVolumeStats} from '../disk/planted.js'
 import {listRecordIds, readRecord, readRecords, validateMountId, writeRecord} from '../disk/records.js'
 import {DotError, wrap} from '../errors.js'
 import {overlayMountedOn} from '../kernel/overlays.js'
@@ -44,7 +44,7 @@ async function underVolumeLock<T>(ctx: StoreContext, name: string, id: string, f
   validateName(name)
   validateMountId(id)
   return ctx.locks.withLock(name, async () => {
-    assertNothingPlanted(ctx.layout, name)
+    checkedVolumeStats(ctx.layout, name) // metadata.json is read opened with O_NOFOLLOW
     return fn()
   })
 }
@@ -52,19 +52,22 @@ async function underVolumeLock<T>(ctx: StoreContext, name: string, id: string, f
 /** The unmount itself, under the volume's lock. */
 async function dropUse(ctx: StoreContext, name: string, id: string): Promise<void> {
   const {layout} = ctx
-  const meta = readMetadata(layout.metadata(name), name)
   const count = readRecord(layout, name, id)
   if (count === 0) {
     ctx.logger.debug(`unmount "${name}" id ${id}: not mounted under this ID; nothing to do`)
     return
   }
+  // The last use: the metadata decides how to take the overlay down, and is read before anything
+  // changes, so a volume whose metadata cannot be read refuses with its records as they were.
+  const last = count === 1 && listRecordIds(layout, name).every((other) => other === id)
+  const meta = last ? readMetadata(layout.metadata(name), name) : undefined
   try {
     writeRecord(layout, name, id, count - 1, {inPlace: true})
   } catch (err) {
     throw wrap(`unmounting volume "${name}": updating the record of mount ${id}`, err)
   }
   ctx.crash('unmount:after-record')
-  if (count > 1 || listRecordIds(layout, name).length > 0) return
+  if (meta === undefined) return
   // Busy (a shell or a stray process still inside): a volatile volume's overlay is detached, as its
   // next first mount starts on a fresh upper anyway. A normal volume's stays mounted without records:
   // detached, it would stay alive on the same upper and workdir as the next mount's overlay. Left
