@@ -3,6 +3,7 @@ import path from 'node:path'
 import {type CrashHook, crashHookFromEnv} from '../disk/crash-points.js'
 import {Flusher} from '../disk/flusher.js'
 import {Layout} from '../disk/layout.js'
+import {MetadataCache} from '../disk/metadata-cache.js'
 import {defaultMounter} from '../kernel/default-mounter.js'
 import type {Mounter} from '../kernel/mounter.js'
 import {type Logger, silentLogger} from '../logger.js'
@@ -34,6 +35,8 @@ export interface StoreContext {
   readonly background: BackgroundWork
   /** New volumes on their way to the disk (see create and mount). */
   readonly newVolumes: NewVolumes
+  /** Parsed metadata.json files, reused while unchanged (disk/metadata-cache.ts). */
+  readonly metadata: MetadataCache
   /** The last listing of the root and the root's mtime then (see read.ts: names). */
   namesCache: {mtimeNs: bigint; names: string[]} | undefined
   /** Entries in the root at its last listing (read.ts: names lists a small root synchronously). */
@@ -56,6 +59,7 @@ export function createContext(options: StoreOptions): StoreContext {
     crash: options.crashHook ?? crashHookFromEnv(),
     background,
     newVolumes: new NewVolumes(flusher, background),
+    metadata: new MetadataCache(),
     namesCache: undefined,
     mounter() {
       mounterPromise ??= defaultMounter()

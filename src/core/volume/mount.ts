@@ -2,7 +2,7 @@ import {closeSync, lstatSync} from 'node:fs'
 import fs from 'node:fs/promises'
 
 import {makeDirs} from '../disk/make-dirs.js'
-import {type Metadata, readMetadata} from '../disk/metadata.js'
+import type {Metadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {checkedVolumeStats, type VolumeStats} from '../disk/planted.js'
 import {createRecord, dropRecords, ensureRecordsDir, listRecordIds, readRecord, validateMountId, writeRecord} from '../disk/records.js'
@@ -29,7 +29,7 @@ export async function mountVolume(ctx: StoreContext, name: string, id: string): 
   const {layout} = ctx
   return ctx.locks.withLock(name, async () => {
     const stats = checkedVolumeStats(layout, name)
-    const meta = readMetadata(layout.metadata(name), name)
+    const meta = ctx.metadata.read(layout.metadata(name), name)
     const mountpoint = layout.mountpoint(name)
     const ids = stats.activemounts ? listRecordIds(layout, name) : []
     let mounted = overlayMountedGiven(mountpoint, stats.mountpoint, stats.dir)

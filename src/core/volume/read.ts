@@ -51,7 +51,7 @@ export function getVolume(ctx: StoreContext, name: string): Volume {
   const {layout} = ctx
   // The planted check's lstats also tell whether the mountpoint is a mount point: two stats fewer.
   const stats = checkedVolumeStats(layout, name, {read: true})
-  const meta = readMetadata(layout.metadata(name), name)
+  const meta = ctx.metadata.read(layout.metadata(name), name)
   const mounted = overlayMountedGiven(layout.mountpoint(name), stats.mountpoint, stats.dir)
   const records = stats.activemounts ? readRecords(layout, name) : new Map<string, number>()
   return toVolume(ctx, name, meta, records, mounted, {layers: stats.layers !== undefined})

@@ -1,4 +1,3 @@
-import {readMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {checkedVolumeStats} from '../disk/planted.js'
 import {listRecordIds, readRecord, readRecords, validateMountId, writeRecord} from '../disk/records.js'
@@ -60,7 +59,7 @@ async function dropUse(ctx: StoreContext, name: string, id: string): Promise<voi
   // The last use: the metadata decides how to take the overlay down, and is read before anything
   // changes, so a volume whose metadata cannot be read refuses with its records as they were.
   const last = count === 1 && listRecordIds(layout, name).every((other) => other === id)
-  const meta = last ? readMetadata(layout.metadata(name), name) : undefined
+  const meta = last ? ctx.metadata.read(layout.metadata(name), name) : undefined
   try {
     writeRecord(layout, name, id, count - 1, {inPlace: true})
   } catch (err) {
