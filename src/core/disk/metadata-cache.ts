@@ -4,6 +4,8 @@ import {type Metadata, readMetadata} from './metadata.js'
 
 /** How long metadata.json must have been unchanged for its parse to be reused (well over a kernel tick). */
 const QUIET_MS = 50
+/** Parses kept at most: the oldest goes first, so names that come and go (CI volumes) never pile up. */
+const MAX_ENTRIES = 16_384
 
 /**
  * metadata.json parsed once per version of the file, for the paths dockerd calls on every container
@@ -17,6 +19,13 @@ const QUIET_MS = 50
 export class MetadataCache {
   private readonly parsed = new Map<string, {version: string; meta: Metadata}>()
 
+  constructor(private readonly maxEntries = MAX_ENTRIES) {}
+
+  /** How many parses are kept. */
+  get size(): number {
+    return this.parsed.size
+  }
+
   read(file: string, name: string): Metadata {
     const stat = lstatSync(file, {throwIfNoEntry: false})
     if (stat === undefined || !stat.isFile()) {
@@ -27,8 +36,16 @@ export class MetadataCache {
     const hit = this.parsed.get(file)
     if (hit?.version === version) return hit.meta
     const meta = readMetadata(file, name)
-    if (Date.now() - stat.ctimeMs > QUIET_MS) this.parsed.set(file, {version, meta})
-    else this.parsed.delete(file)
+    this.parsed.delete(file) // re-inserted last: the Map's order is the order of parsing
+    if (Date.now() - stat.ctimeMs > QUIET_MS) {
+      if (this.parsed.size >= this.maxEntries) this.parsed.delete(this.parsed.keys().next().value as string)
+      this.parsed.set(file, {version, meta})
+    }
     return meta
+  }
+
+  /** A volume removed by this process: its parse goes at once. */
+  forget(file: string): void {
+    this.parsed.delete(file)
   }
 }

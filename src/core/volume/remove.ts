@@ -79,6 +79,7 @@ export async function removeVolume(ctx: StoreContext, name: string, options: {fo
       if (guard !== undefined) closeSync(guard)
     }
     ctx.crash('remove:after-rename')
+    ctx.metadata.forget(layout.metadata(name))
     // The rename committed the removal. Deleting a large upper can outlast dockerd's Remove timeout:
     // it runs after the answer; `close` (and gc, after a crash) finishes it.
     ctx.background.deleteTrash(trash)
