@@ -6,10 +6,10 @@ import type {Layout} from './layout.js'
 /**
  * The rule: nothing follows a symbolic link planted inside the root. Every entry docker-on-top reads,
  * writes, mounts on or deletes in the root is a directory or file of its own; a symlink where one
- * should be (a volume directory, metadata.json, activemounts/, upper/, workdir/, mountpoint/, layers/ and each
- * snapshot layer in it, .locks/,
- * a scratch entry) is reported and never followed nor acted on: operations on that volume are refused
- * with its path, and start-up and `dot gc` list it and leave it alone for an administrator to remove.
+ * should be (a volume directory, metadata.json, activemounts/, upper/, workdir/, mountpoint/, layers/
+ * and each snapshot layer in it, .locks/, a scratch entry) is reported and never followed nor acted
+ * on: operations on that volume are refused with its path (a read, Get, refuses for the entries it
+ * reads), and start-up and `dot gc` list it and leave it alone for an administrator to remove.
  * Entries are checked with lstat under the volume's lock; files are opened with O_NOFOLLOW and the
  * lock's directory with O_NOFOLLOW|O_DIRECTORY.
  */
