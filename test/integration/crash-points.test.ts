@@ -64,8 +64,9 @@ describe('crash at each step, then dot gc', {...rootOnly(), concurrency: true}, 
 
   test('every crash point of the store is covered', () => {
     // Those of reset, commit and import are covered by changes-crash.test.ts, the snapshot ones by
-    // snapshots-crash.test.ts, the size limit's by size-limit-crash.test.ts.
-    const store = CRASH_POINTS.filter((p) => !/^(import|reset|commit|snapshot|rollback|snapshot-rm):/.test(p) && !LIMIT_CRASH_POINTS.includes(p))
+    // snapshots-crash.test.ts, the size limit's by size-limit-crash.test.ts, the rewrite of a metadata.json
+    // lost to a power cut by store-power-cut.test.ts.
+    const store = CRASH_POINTS.filter((p) => !/^(import|reset|commit|snapshot|rollback|snapshot-rm|repair):/.test(p) && !LIMIT_CRASH_POINTS.includes(p))
     assert.deepEqual([...new Set(CASES.map((c) => c.point))].sort(), [...store].sort())
   })
 

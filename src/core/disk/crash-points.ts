@@ -7,10 +7,18 @@
  * | operation | dies at (DOT_CRASH_AT)        | on disk                                                   | start-up and `dot gc`                            |
  * |-----------|-------------------------------|-----------------------------------------------------------|--------------------------------------------------|
  * | create    | create:after-tmp              | empty `.tmp-<name>-*`, its flock gone with the process    | deleted ("leftover of an interrupted create")    |
- * | create    | create:before-rename          | complete `.tmp-<name>-*` (upper/, activemounts/, metadata) | deleted, as above                                |
+ * | create    | create:before-rename          | complete `.tmp-<name>-*` (upper/, activemounts/,          | deleted, as above                                |
+ * |           |                               | metadata.json, the metadata's xattr copy)                 |                                                  |
  * | create    | create:after-image            | `.tmp-<name>-*` with limit/ and limit.img (size=)         | deleted, as above (the image was never mounted)  |
- * | create    | create:after-rename           | the volume, complete; not yet fsynced                     | nothing; after a power cut a metadata.json that  |
- * |           |                               |                                                           | reads empty is reported, never deleted           |
+ * | create    | create:after-rename           | the volume, complete, its metadata also in an xattr of    | nothing. After a power cut the volume is gone    |
+ * |           |                               | its directory (the copy). Not fsynced where the root      | (and nothing of its use) or there; its           |
+ * |           |                               | keeps metadata in order (ext4 with a journal, xfs,        | metadata.json may read empty or zero-filled:     |
+ * |           |                               | tmpfs; docs/rules.md rule 7); elsewhere, and for size=,   | with the copy it is read from the copy and       |
+ * |           |                               | flushed after the answer, before the first mount          | rewritten (next row); without one (a volume not  |
+ * |           |                               |                                                           | flushed yet, which never has changes) reported,  |
+ * |           |                               |                                                           | never deleted                                    |
+ * | repair    | repair:before-metadata-rename | metadata.json still empty; `.metadata.json.tmp` in the    | rewritten again ("metadata.json empty or         |
+ * |           |                               | volume directory, written from the copy and fsynced       | zero-filled"), the temp replaced                 |
  * | remove    | (records dropped)             | volume without records, overlay maybe still mounted       | overlay unmounted (never detached)               |
  * | remove    | remove:after-unmount          | volume intact, no records, nothing mounted                | nothing; `dot rm` again finishes it              |
  * | remove    | remove:after-limit-unmount    | as above, its limit's image or tmpfs unmounted too        | nothing; `dot rm` again finishes it              |
@@ -89,6 +97,7 @@ export const CRASH_POINTS = [
   'create:after-image',
   'create:before-rename',
   'create:after-rename',
+  'repair:before-metadata-rename',
   'remove:after-unmount',
   'remove:after-limit-unmount',
   'remove:after-rename',

@@ -1,5 +1,6 @@
 import {lstatSync} from 'node:fs'
 
+import type {Logger} from '../logger.js'
 import {type Metadata, readMetadata} from './metadata.js'
 
 /** How long metadata.json must have been unchanged for its parse to be reused (well over a kernel tick). */
@@ -26,16 +27,17 @@ export class MetadataCache {
     return this.parsed.size
   }
 
-  read(file: string, name: string): Metadata {
+  /** `logger`: where a metadata.json lost to a power cut is warned of (readMetadata). */
+  read(file: string, name: string, logger?: Pick<Logger, 'warn'>): Metadata {
     const stat = lstatSync(file, {throwIfNoEntry: false})
     if (stat === undefined || !stat.isFile()) {
       this.parsed.delete(file)
-      return readMetadata(file, name)
+      return readMetadata(file, name, logger)
     }
     const version = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`
     const hit = this.parsed.get(file)
     if (hit?.version === version) return hit.meta
-    const meta = readMetadata(file, name)
+    const meta = readMetadata(file, name, logger)
     this.parsed.delete(file) // re-inserted last: the Map's order is the order of parsing
     if (Date.now() - stat.ctimeMs > QUIET_MS) {
       if (this.parsed.size >= this.maxEntries) this.parsed.delete(this.parsed.keys().next().value as string)

@@ -1,6 +1,9 @@
 import {closeSync, constants, openSync, statSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
 
 import {DotError, errnoCode, notFound} from '../errors.js'
+import type {Logger} from '../logger.js'
+import {lostToPowerCut, METADATA_XATTR, readMetadataCopy} from './metadata-copy.js'
 import {readSmallFile} from './read-small.js'
 
 /** What `metadata.json` holds, in our terms. */
@@ -55,13 +58,45 @@ export function decodeMetadata(text: string, fallbackCreatedAt: () => Date): Met
 }
 
 /** Reads a volume's metadata; a volume without metadata.json does not exist (`not-found`). */
-export function readMetadata(file: string, name: string): Metadata {
-  let text: string
+export function readMetadata(file: string, name: string, logger?: Pick<Logger, 'warn'>): Metadata {
+  return readVolumeMetadata(file, name, logger).meta
+}
+
+/** The metadata, and the copy's text when the file was lost to a power cut and the copy stood in. */
+export interface ReadMetadata {
+  meta: Metadata
+  fromCopy?: string
+}
+
+/** Files whose loss to a power cut was logged already: once per process is enough. */
+const warned = new Set<string>()
+
+/**
+ * readMetadata, telling whether the xattr copy (disk/metadata-copy.ts) stood in for a metadata.json
+ * that a power cut left empty or zero-filled; start-up and `dot gc` then rewrite the file (reconcile).
+ */
+export function readVolumeMetadata(file: string, name: string, logger?: Pick<Logger, 'warn'>): ReadMetadata {
+  const text = readMetadataText(file, name)
+  try {
+    return {meta: decodeMetadata(text, () => fileTime(file))}
+  } catch (err) {
+    const copy = lostToPowerCut(text) ? readMetadataCopy(path.dirname(file)) : undefined
+    const meta = copy === undefined ? undefined : decodeCopy(copy)
+    if (meta === undefined) throw new DotError('internal', `volume "${name}" has unreadable metadata (${file}): ${(err as Error).message}`, {name})
+    if (logger && !warned.has(file)) {
+      warned.add(file)
+      logger.warn(`volume "${name}": ${file} is ${text.length === 0 ? 'empty' : 'zero-filled'} (a power cut before it reached the disk); using the copy in ${METADATA_XATTR} (start-up and dot gc rewrite the file)`)
+    }
+    return {meta, fromCopy: copy}
+  }
+}
+
+function readMetadataText(file: string, name: string): string {
   try {
     // O_NOFOLLOW: a symlink planted in its place is refused (ELOOP), never read (disk/planted.ts).
     const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW)
     try {
-      text = readSmallFile(fd)
+      return readSmallFile(fd)
     } finally {
       closeSync(fd)
     }
@@ -70,10 +105,14 @@ export function readMetadata(file: string, name: string): Metadata {
     if (errnoCode(err) === 'ELOOP') throw new DotError('invalid', `volume "${name}": ${file} is a symbolic link; docker-on-top never follows a link inside its root`, {name, path: file})
     throw new DotError('internal', `reading metadata of volume "${name}": ${(err as Error).message}`, {name})
   }
+}
+
+function decodeCopy(copy: string): Metadata | undefined {
   try {
-    return decodeMetadata(text, () => fileTime(file))
-  } catch (err) {
-    throw new DotError('internal', `volume "${name}" has unreadable metadata (${file}): ${(err as Error).message}`, {name})
+    // Every copy has CreatedAt (only our creates write one): no fallback time is needed.
+    return decodeMetadata(copy, () => new Date(0))
+  } catch {
+    return undefined
   }
 }
 
@@ -86,7 +125,7 @@ function fileTime(file: string): Date {
 /**
  * Writes the metadata of a volume being built under its scratch name (`VolumeStore.create`): in place
  * and exclusive, as nobody can see the directory before it is renamed into place complete. Not fsynced
- * here: the store makes a new volume durable right after answering (see `create`).
+ * here: its xattr copy, or the flush after the create's answer, makes it safe (see `create`).
  */
 export function writeMetadata(file: string, meta: Metadata): void {
   writeFileSync(file, encodeMetadata(meta), {mode: 0o644, flag: 'wx'})

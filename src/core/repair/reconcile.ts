@@ -2,7 +2,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import {OLD_LOCKS_DIR, SCRATCH_PREFIXES} from '../disk/layout.js'
-import {readMetadata} from '../disk/metadata.js'
+import {readVolumeMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {plantedEntry} from '../disk/planted.js'
 import {oddRecordEntries} from '../disk/record-file.js'
@@ -12,6 +12,7 @@ import {overlayMountedOn, overlayMountsUnder} from '../kernel/overlays.js'
 import type {StoreContext} from '../volume/context.js'
 import {teardown} from '../volume/teardown.js'
 import {type Finding, repair} from './finding.js'
+import {restoreLostMetadata} from './lost-metadata.js'
 import {clearOldLocks} from './old-locks.js'
 import {cutOffCommit, finishInterruptedImport} from './interrupted-import.js'
 import {hasLimit} from '../volume/limit.js'
@@ -29,8 +30,8 @@ export interface ReconcileOptions {
 /**
  * Brings the root back to the invariants of docs/rules.md after crashes and reboots: records without an
  * overlay are dropped, an overlay without records is unmounted, scratch entries nobody holds are
- * deleted, stale lock files of older builds are cleared. Volume directories whose metadata cannot be
- * read are reported, never deleted. Each volume is repaired under its lock, so this is safe to run
+ * deleted, stale lock files of older builds are cleared. A metadata.json lost to a power cut is rewritten
+ * from its xattr copy; volume directories whose metadata cannot be read are reported, never deleted. Each volume is repaired under its lock, so this is safe to run
  * while `dot serve` works.
  */
 export async function reconcile(ctx: StoreContext, options: ReconcileOptions = {}): Promise<Finding[]> {
@@ -86,13 +87,16 @@ async function reconcileVolume(ctx: StoreContext, name: string, overlays: Map<st
   if (planted) {
     return [{volume: name, path: planted, problem: 'a symbolic link where docker-on-top keeps its own entry (never followed)', action: 'left alone (replace or remove it by hand)', repaired: false, status: 'reported'}]
   }
-  let meta
+  let read
   try {
-    meta = readMetadata(layout.metadata(name), name)
+    // No logger: the rewrite below is this volume's finding, the one line its loss needs.
+    read = readVolumeMetadata(layout.metadata(name), name)
   } catch (err) {
     const problem = err instanceof DotError && err.code === 'not-found' ? 'volume directory without metadata.json' : `unreadable metadata: ${(err as Error).message}`
     return [{volume: name, path: layout.volume(name), problem, action: 'left alone (inspect it, or dot rm --force)', repaired: false, status: 'reported'}]
   }
+  const {meta} = read
+  if (read.fromCopy !== undefined) findings.push(await restoreLostMetadata(ctx, name, dryRun))
   const commit = cutOffCommit(layout, name)
   if (commit) findings.push(commit)
   findings.push(...(await sweepLimitImports(ctx, name, meta, dryRun)))

@@ -5,6 +5,7 @@ import {Flusher} from '../disk/flusher.js'
 import {Layout} from '../disk/layout.js'
 import {MetadataCache} from '../disk/metadata-cache.js'
 import {defaultMounter} from '../kernel/default-mounter.js'
+import {type MetadataOrder, metadataOrderOf} from '../kernel/fs-order.js'
 import type {Mounter} from '../kernel/mounter.js'
 import {type Logger, silentLogger} from '../logger.js'
 import {BackgroundWork} from './background.js'
@@ -19,6 +20,11 @@ export interface StoreOptions {
   crashHook?: CrashHook
   /** How a new volume's files and directories are made durable; fsync by default. */
   sync?: (path: string) => Promise<void>
+  /**
+   * `always`: flush every new volume before its first mount, as on a file system that does not keep
+   * metadata in order (`DOT_CREATE_SYNC=always` too). `auto` (the default): only where it does not.
+   */
+  createSync?: 'auto' | 'always'
 }
 
 /**
@@ -37,6 +43,8 @@ export interface StoreContext {
   readonly newVolumes: NewVolumes
   /** Parsed metadata.json files, reused while unchanged (disk/metadata-cache.ts). */
   readonly metadata: MetadataCache
+  /** Whether the root's file system keeps metadata in order (kernel/fs-order.ts): asked once, at the first create. */
+  metadataOrder(): MetadataOrder
   /** The last listing of the root and the root's mtime then (see read.ts: names). */
   namesCache: {mtimeNs: bigint; names: string[]} | undefined
   /** Entries in the root at its last listing (read.ts: names lists a small root synchronously). */
@@ -51,6 +59,7 @@ export function createContext(options: StoreOptions): StoreContext {
   const logger = options.logger ?? silentLogger
   const background = new BackgroundWork(logger)
   const flusher = new Flusher((p, err) => logger.warn(`flushing ${p} to disk: ${err.message}`), options.sync)
+  let order: MetadataOrder | undefined
   let mounterPromise: Promise<Mounter> | undefined = options.mounter ? Promise.resolve(options.mounter) : undefined
   return {
     layout,
@@ -61,9 +70,19 @@ export function createContext(options: StoreOptions): StoreContext {
     newVolumes: new NewVolumes(flusher, background),
     metadata: new MetadataCache(),
     namesCache: undefined,
+    metadataOrder() {
+      order ??= decideOrder(layout.root, options.createSync ?? (process.env.DOT_CREATE_SYNC === 'always' ? 'always' : 'auto'), logger)
+      return order
+    },
     mounter() {
       mounterPromise ??= defaultMounter()
       return mounterPromise
     },
   }
+}
+
+function decideOrder(root: string, createSync: 'auto' | 'always', logger: Logger): MetadataOrder {
+  const order: MetadataOrder = createSync === 'always' ? {ordered: false, why: 'asked to flush every new volume (DOT_CREATE_SYNC=always)'} : metadataOrderOf(root)
+  logger.debug(`root ${root}: ${order.why}; new volumes ${order.ordered ? 'need no flush before their first mount' : 'are flushed before their first mount'}`)
+  return order
 }

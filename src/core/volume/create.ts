@@ -3,7 +3,8 @@ import path from 'node:path'
 
 import {LIMIT_DIR, LIMIT_IMAGE} from '../disk/layout.js'
 import {makeDirs} from '../disk/make-dirs.js'
-import {type Metadata, writeMetadata} from '../disk/metadata.js'
+import {encodeMetadata, type Metadata, writeMetadata} from '../disk/metadata.js'
+import {storeMetadataCopy} from '../disk/metadata-copy.js'
 import {validateName} from '../disk/names.js'
 import {busy, DotError, errnoCode, exists, unsupported, wrap} from '../errors.js'
 import {tryLockDir} from '../kernel/flock.js'
@@ -34,16 +35,19 @@ export async function createVolume(ctx: StoreContext, name: string, rawOptions: 
   // No volume lock to take yet: in this process the queue orders creates of one name; across
   // processes the rename into place decides (it fails on the volume another create put there first).
   await ctx.locks.serialize(name, async () => {
+    let copied: boolean
     try {
-      await buildVolume(ctx, name, meta, base)
+      copied = await buildVolume(ctx, name, meta, base)
     } finally {
       base.close()
     }
     ctx.crash('create:after-rename')
-    // Durable right after the answer, not before it (see NewVolumes). A power cut in between loses a
-    // volume that holds no change yet, or leaves one whose metadata reads empty, which is reported,
-    // never deleted; dockerd commits its own record of the volume after our answer too.
-    ctx.newVolumes.flush(name, [ctx.layout.metadata(name), ctx.layout.volume(name), root])
+    if (needsFlush(ctx, meta, copied)) {
+      // Durable right after the answer, not before it (see NewVolumes). A power cut in between loses a
+      // volume that holds no change yet, or leaves one whose metadata reads empty, which is reported,
+      // never deleted; dockerd commits its own record of the volume after our answer too.
+      ctx.newVolumes.flush(name, [ctx.layout.metadata(name), ctx.layout.volume(name), root])
+    }
     const limit = options.tmpfs ? ` on tmpfs${options.size ? ` of ${options.size} bytes` : ''}` : options.size ? `, changes limited to ${options.size} bytes` : ''
     ctx.logger.info(`created volume "${name}" on ${options.base}${options.volatile ? ' (volatile)' : ''}${limit}`)
   })
@@ -52,11 +56,24 @@ export async function createVolume(ctx: StoreContext, name: string, rawOptions: 
 }
 
 /**
+ * Whether the new volume must reach the disk before its first mount (docs/rules.md, rule 7): not
+ * on a file system that keeps metadata in order when the xattr copy of its metadata was set, as a
+ * container's file can then only survive a power cut together with the volume and that copy. An image
+ * (size=) is flushed all the same: a container's writes into it are data of limit.img, overwriting
+ * blocks that existed before the volume's rename, so their order with it is not the journal's.
+ */
+function needsFlush(ctx: StoreContext, meta: Metadata, copied: boolean): boolean {
+  if (!copied || (meta.size !== undefined && !meta.tmpfs)) return true
+  return !ctx.metadataOrder().ordered
+}
+
+/**
  * Builds the volume complete under a scratch name, then renames it into place: a crash leaves a
  * `.tmp-*` that start-up sweeps, never a half-made volume. The scratch directory is locked while it
  * is built (a sweep skips it) and, renamed, is the volume: the lock is the volume's until released.
+ * Returns whether the metadata's xattr copy was set on it.
  */
-async function buildVolume(ctx: StoreContext, name: string, meta: Metadata, base: OpenBase): Promise<void> {
+async function buildVolume(ctx: StoreContext, name: string, meta: Metadata, base: OpenBase): Promise<boolean> {
   const {layout} = ctx
   if (lstatSync(layout.volume(name), {throwIfNoEntry: false})) throw exists(`volume "${name}" already exists`, {name})
   const tmp = layout.scratch('tmp', name)
@@ -78,9 +95,13 @@ async function buildVolume(ctx: StoreContext, name: string, meta: Metadata, base
       applyNewTop(path.join(tmp, 'upper'), tmp, readBaseTop(base.fd, base.stat), ctx.logger)
     }
     mkdirSync(path.join(tmp, 'activemounts'), {mode: 0o755})
+    const text = encodeMetadata(meta)
     writeMetadata(path.join(tmp, 'metadata.json'), meta)
+    // Before the rename: it must be on the inode when the volume appears (disk/metadata-copy.ts).
+    const copied = storeMetadataCopy(tmp, text, (message) => ctx.logger.debug(message))
     ctx.crash('create:before-rename')
     renameSync(tmp, layout.volume(name))
+    return copied
   } catch (err) {
     try {
       rmSync(tmp, {recursive: true, force: true})

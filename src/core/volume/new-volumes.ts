@@ -4,7 +4,9 @@ import type {BackgroundWork} from './background.js'
 /**
  * New volumes are made durable right after their Create was answered, not before it (the fsyncs would
  * be most of a create's time); their first mount waits for that flush, so that a container's changes
- * never land in a volume whose metadata.json could read empty after a power cut.
+ * never land in a volume whose metadata.json could read empty after a power cut. Only where the root's
+ * file system does not keep metadata in order, or the metadata's xattr copy could not be set: elsewhere
+ * a create records nothing here (create.ts, docs/rules.md rule 7).
  */
 export class NewVolumes {
   /** name -> the completion of its flush, while pending. */

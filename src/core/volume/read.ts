@@ -51,7 +51,7 @@ export function getVolume(ctx: StoreContext, name: string): Volume {
   const {layout} = ctx
   // The planted check's lstats also tell whether the mountpoint is a mount point: two stats fewer.
   const stats = checkedVolumeStats(layout, name, {read: true})
-  const meta = ctx.metadata.read(layout.metadata(name), name)
+  const meta = ctx.metadata.read(layout.metadata(name), name, ctx.logger)
   const mounted = overlayMountedGiven(layout.mountpoint(name), stats.mountpoint, stats.dir)
   const records = stats.activemounts ? readRecords(layout, name) : new Map<string, number>()
   return toVolume(ctx, name, meta, records, mounted, {layers: stats.layers !== undefined})
@@ -131,7 +131,7 @@ export async function listVolumes(ctx: StoreContext): Promise<Volume[]> {
   for (const name of names) {
     try {
       assertNothingPlanted(layout, name)
-      const meta = readMetadata(layout.metadata(name), name)
+      const meta = readMetadata(layout.metadata(name), name, ctx.logger)
       volumes.push(toVolume(ctx, name, meta, readRecords(layout, name), mounts.has(layout.mountpoint(name))))
     } catch (err) {
       if (!(err instanceof DotError && err.code === 'not-found')) ctx.logger.warn((err as Error).message)
