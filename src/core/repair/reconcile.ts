@@ -2,7 +2,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import {OLD_LOCKS_DIR, SCRATCH_PREFIXES} from '../disk/layout.js'
-import {readVolumeMetadata} from '../disk/metadata.js'
+import {type ReadMetadata, readVolumeMetadata} from '../disk/metadata.js'
 import {validateName} from '../disk/names.js'
 import {plantedEntry} from '../disk/planted.js'
 import {oddRecordEntries} from '../disk/record-file.js'
@@ -80,21 +80,27 @@ export async function reconcile(ctx: StoreContext, options: ReconcileOptions = {
   return findings
 }
 
+/** The volume's metadata for its repair, or the finding that leaves it alone (a planted link, no readable metadata). */
+function metadataForRepair(ctx: StoreContext, name: string): ReadMetadata | Finding {
+  const {layout} = ctx
+  const planted = plantedEntry(layout, name)
+  if (planted) {
+    return {volume: name, path: planted, problem: 'a symbolic link where docker-on-top keeps its own entry (never followed)', action: 'left alone (replace or remove it by hand)', repaired: false, status: 'reported'}
+  }
+  try {
+    // No logger: the rewrite (restoreLostMetadata) is this volume's finding, the one line its loss needs.
+    return readVolumeMetadata(layout.metadata(name), name)
+  } catch (err) {
+    const problem = err instanceof DotError && err.code === 'not-found' ? 'volume directory without metadata.json' : `unreadable metadata: ${(err as Error).message}`
+    return {volume: name, path: layout.volume(name), problem, action: 'left alone (inspect it, or dot rm --force)', repaired: false, status: 'reported'}
+  }
+}
+
 async function reconcileVolume(ctx: StoreContext, name: string, overlays: Map<string, number>, dryRun: boolean): Promise<Finding[]> {
   const {layout} = ctx
   const findings: Finding[] = []
-  const planted = plantedEntry(layout, name)
-  if (planted) {
-    return [{volume: name, path: planted, problem: 'a symbolic link where docker-on-top keeps its own entry (never followed)', action: 'left alone (replace or remove it by hand)', repaired: false, status: 'reported'}]
-  }
-  let read
-  try {
-    // No logger: the rewrite below is this volume's finding, the one line its loss needs.
-    read = readVolumeMetadata(layout.metadata(name), name)
-  } catch (err) {
-    const problem = err instanceof DotError && err.code === 'not-found' ? 'volume directory without metadata.json' : `unreadable metadata: ${(err as Error).message}`
-    return [{volume: name, path: layout.volume(name), problem, action: 'left alone (inspect it, or dot rm --force)', repaired: false, status: 'reported'}]
-  }
+  const read = metadataForRepair(ctx, name)
+  if ('problem' in read) return [read]
   const {meta} = read
   if (read.fromCopy !== undefined) findings.push(await restoreLostMetadata(ctx, name, dryRun))
   const commit = cutOffCommit(layout, name)
