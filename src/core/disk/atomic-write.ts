@@ -1,4 +1,4 @@
-import {closeSync, fsync, fsyncSync, openSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {closeSync, constants, fsync, fsyncSync, openSync, renameSync, rmSync, writeFileSync, writeSync} from 'node:fs'
 import path from 'node:path'
 
 /**
@@ -31,15 +31,27 @@ export async function syncPath(p: string): Promise<void> {
   }
 }
 
-/** Writes a small journal file so that it is on disk, whole, before the next step: temp, fsync, rename, fsync the directory. */
-export function writeDurably(file: string, data: string): void {
-  const temp = `${file}.tmp`
-  writeFileSync(temp, data, {mode: 0o600})
-  const fd = openSync(temp, 'r')
-  fsyncSync(fd)
-  closeSync(fd)
+/**
+ * Writes a small file so that it is on disk, whole, before the next step: a temp file (a leftover one
+ * removed first, then created O_EXCL|O_NOFOLLOW, so never through a link planted in its place),
+ * fsynced, renamed over `file`, the directory fsynced. `beforeRename`: a crash point's hook.
+ */
+export function writeDurably(file: string, data: string, options: {temp?: string; mode?: number; beforeRename?: () => void} = {}): void {
+  const temp = options.temp ?? `${file}.tmp`
+  rmSync(temp, {force: true})
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o600)
+  try {
+    writeSync(fd, data)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  options.beforeRename?.()
   renameSync(temp, file)
-  const dir = openSync(path.dirname(file), 'r')
-  fsyncSync(dir)
-  closeSync(dir)
+  const dir = openSync(path.dirname(file), constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
+  try {
+    fsyncSync(dir)
+  } finally {
+    closeSync(dir)
+  }
 }

@@ -1,7 +1,7 @@
-import {closeSync, constants, fsyncSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
 import path from 'node:path'
 
 import {errnoCode} from '../errors.js'
+import {writeDurably} from './atomic-write.js'
 import {getXattr, setXattr} from '../kernel/xattrs.js'
 
 /**
@@ -44,27 +44,7 @@ export function lostToPowerCut(text: string): boolean {
   return /^[\0\s]*$/.test(text)
 }
 
-/**
- * Replaces metadata.json with `text`, durably: a temp file (O_EXCL after removing a leftover one, so
- * never a link planted in its place), fsynced, renamed over the file, the directory fsynced.
- */
+/** Replaces metadata.json with `text`, durably (writeDurably, through METADATA_TEMP). */
 export function rewriteMetadataFile(file: string, text: string, crash: () => void = () => {}): void {
-  const dir = path.dirname(file)
-  const temp = path.join(dir, METADATA_TEMP)
-  rmSync(temp, {force: true})
-  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
-  try {
-    writeSync(fd, text)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  crash()
-  renameSync(temp, file)
-  const dirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
-  try {
-    fsyncSync(dirFd)
-  } finally {
-    closeSync(dirFd)
-  }
+  writeDurably(file, text, {temp: path.join(path.dirname(file), METADATA_TEMP), mode: 0o644, beforeRename: crash})
 }
