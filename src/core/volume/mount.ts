@@ -29,7 +29,6 @@ export async function mountVolume(ctx: StoreContext, name: string, id: string): 
   const {layout} = ctx
   return ctx.locks.withLock(name, async () => {
     const stats = checkedVolumeStats(layout, name)
-    const meta = ctx.metadata.read(layout.metadata(name), name)
     const mountpoint = layout.mountpoint(name)
     const ids = stats.activemounts ? listRecordIds(layout, name) : []
     let mounted = overlayMountedGiven(mountpoint, stats.mountpoint, stats.dir)
@@ -44,6 +43,8 @@ export async function mountVolume(ctx: StoreContext, name: string, id: string): 
       ctx.logger.debug(`mount "${name}" id ${id}: joined the mounted overlay`)
       return mountpoint
     }
+    // Read only now: joining a mounted overlay needs nothing of it (as a non-last unmount does not).
+    const meta = ctx.metadata.read(layout.metadata(name), name)
     if (ids.length > 0) {
       // Records without an overlay: it was lost (a reboot, an unmount behind our back). Nobody can be
       // using it, so the records are stale; this is a first mount.
