@@ -7,12 +7,6 @@
 // through oclif as usual.
 const args = process.argv.slice(2)
 
-// `dot serve` may answer each kind of request only a few hundred times between restarts; with V8's
-// default interrupt budget (bytecode a function runs between checks whether to optimize it) most of
-// its request path would stay interpreted. A smaller one optimizes it within its first dozens of
-// calls (BENCHMARKS.md, issue 11). Set before our modules load, so that their functions get it.
-if (args[0] === 'serve') (await import('node:v8')).setFlagsFromString('--interrupt-budget=4096')
-
 // A write error on stdout outside our commands (help, --version, an unknown command: oclif's own
 // listener rethrows it) is one line and exit 1, as in our commands (src/cli/stdout-guard.ts), not a
 // stack trace. A reader that went away (EPIPE) is quiet. `dot serve` keeps Node's own handling.

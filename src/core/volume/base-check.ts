@@ -1,5 +1,4 @@
-import {accessSync, closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync, type Stats} from 'node:fs'
-import fs from 'node:fs/promises'
+import {accessSync, closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync, stat as statByCallback, type Stats} from 'node:fs'
 import path from 'node:path'
 
 import {errnoCode, invalid} from '../errors.js'
@@ -33,7 +32,7 @@ export async function openBase(base: string, root: string, volume?: string): Pro
   try {
     // Through the thread pool: a hung filesystem stalls a worker here, not the event loop; the calls
     // after it answered are quick local ones.
-    stat = await fs.stat(at)
+    stat = await statInPool(at)
   } catch (err) {
     const code = errnoCode(err)
     if (code === 'ENOENT') throw invalid(`${subject} does not exist${volume === undefined ? '; create the directory first' : ''}`, details)
@@ -99,4 +98,9 @@ function resolvedRoot(root: string): string {
 export function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child)
   return rel === '' || (rel !== '..' && !rel.startsWith('../') && !path.isAbsolute(rel))
+}
+
+/** stat(2) in the thread pool, by the callback API: its round trip is ~15-20 µs shorter than fs/promises'. */
+function statInPool(p: string): Promise<Stats> {
+  return new Promise((resolve, reject) => statByCallback(p, (err, stats) => (err ? reject(err) : resolve(stats))))
 }
