@@ -38,6 +38,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
   // Watched from the first moment, so a stop during start-up ends it between steps, not mid-repair.
   const stop = watchStopSignals(logger)
   try {
+    if (flags.pidfile) (await import('./pidfile.js')).preparePidfile(flags.pidfile)
     if ((await prepareSocket(socket)) === 'stale-removed') logger.warn(`removed a stale socket ${socket} (left by a server that did not shut down)`)
     const store = await VolumeStore.open({root, logger})
     if (stop.requested) return
@@ -49,7 +50,14 @@ export async function serve(flags: ServeFlags): Promise<void> {
     })
     logger.info(`listening on ${socket} as volume driver "${name}", root ${store.root}`)
     // Only once ready: a second server refused at start must not take over the first one's pidfile.
-    if (flags.pidfile) await writePidfileUntilExit(flags.pidfile)
+    if (flags.pidfile) {
+      await writePidfileUntilExit(flags.pidfile).catch(async (err) => {
+        // Not left listening behind an error: the caller reports it and the process exits.
+        await server.close(socket)
+        await metrics?.close()
+        throw err
+      })
+    }
     process.stdout.write(`listening on ${socket}\n`)
     const background = [repairRoot(store, logger, metrics?.metrics), loadMounter(store, logger)]
     await stop.wait

@@ -2,7 +2,9 @@ import fs from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 
+import {makeDirs} from '../core/disk/make-dirs.js'
 import {busy, errnoCode, invalid} from '../core/errors.js'
+import {refusePseudoFilesystem} from '../core/kernel/pseudo-fs.js'
 
 /** Where dockerd looks first for a legacy plugin called `name` (docs/plugin-protocol.md §1.1). */
 export function defaultSocketPath(name: string): string {
@@ -19,7 +21,10 @@ const PROBE_TIMEOUT_MS = 1000
  * Returns what it did, for the log.
  */
 export async function prepareSocket(socketPath: string): Promise<'fresh' | 'stale-removed'> {
-  await fs.mkdir(path.dirname(socketPath), {recursive: true, mode: 0o755})
+  // No socket can be made on /proc, /sys and their kind, and Node's recursive mkdir spins forever on
+  // their ENOENT: refused by name, and the directory made one component at a time (the kernel's error).
+  refusePseudoFilesystem(path.dirname(socketPath), "the socket's directory")
+  makeDirs(path.dirname(socketPath), 0o755)
   let stat
   try {
     stat = await fs.lstat(socketPath)

@@ -72,6 +72,30 @@ describe('dot serve: process lifecycle', rootOnly(), () => {
     assert.equal(fs.readFileSync(file, 'utf8'), 'precious\n')
   })
 
+  test('a socket on /proc or /sys is refused by name, at once (a recursive mkdir there never returns)', async () => {
+    for (const socketPath of ['/proc/x.sock', '/proc/no-such-dir/x.sock', '/sys/fs/no-such-dir/x.sock']) {
+      const result = await runDot(['serve', '--socket', socketPath, '--root', tmp.root], {timeoutMs: 20_000})
+      assert.equal(result.code, 2, `${socketPath}: ${result.stderr}`)
+      assert.match(result.stderr, /the socket's directory "\/(proc|sys)[^"]*" is on (proc|sysfs), a pseudo filesystem of the kernel; choose a directory on real storage/)
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr)
+    }
+  })
+
+  test('a pidfile on /proc is refused before the socket is made; one that cannot be written stops the server', async () => {
+    const unused = path.join(tmp.dir, 'pid-unused.sock')
+    const onProc = await runDot(['serve', '--socket', unused, '--root', tmp.root, '--pidfile', '/proc/no-such-dir/dot.pid'], {timeoutMs: 20_000})
+    assert.equal(onProc.code, 2, onProc.stderr)
+    assert.match(onProc.stderr, /the pidfile's directory "\/proc\/no-such-dir" is on proc, a pseudo filesystem of the kernel/)
+    assert.equal(fs.existsSync(unused), false)
+    const aDirectory = path.join(tmp.dir, 'pid-is-a-dir')
+    fs.mkdirSync(path.join(aDirectory, 'inside'), {recursive: true})
+    const unwritable = await runDot(['serve', '--socket', unused, '--root', tmp.root, '--pidfile', aDirectory], {timeoutMs: 20_000})
+    assert.equal(unwritable.code, 2, unwritable.stderr)
+    assert.match(unwritable.stderr, /--pidfile .*pid-is-a-dir is a directory; give the path of a file/)
+    assert.deepEqual(fs.readdirSync(tmp.dir).filter((entry) => entry.startsWith('pid-is-a-dir.')), [], 'no temp file is left')
+    assert.equal(fs.existsSync(unused), false, 'the socket is removed when the pidfile cannot be written')
+  })
+
   test('bad flags are one-line errors', async () => {
     const unused = path.join(tmp.dir, 'unused.sock')
     const badLevel = await runDot(['serve', '--log-level', 'loud', '--socket', unused, '--root', tmp.root])
