@@ -164,6 +164,18 @@ describe('reset, commit, export and import refuse what they must', rootOnly(), (
     assert.match(missing.stderr, /no such layer file/)
   })
 
+  test('a layer file on /proc or /sys is refused by name (exit 2), not an error thrown by the stream', async () => {
+    for (const target of ['/proc/x.tar', '/sys/x.tar']) {
+      const refused = await dot('export', 'v', '--to', target)
+      assert.equal(refused.code, 2, refused.stderr)
+      assert.match(refused.stderr, /^dot export: the layer file "\/(proc|sys)\/x\.tar" is on (proc|sysfs), a pseudo filesystem of the kernel/)
+      assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr)
+    }
+    const backup = await dot('reset', 'v', '--backup', '/proc/backup.tar')
+    assert.equal(backup.code, 2, backup.stderr)
+    assert.ok(fs.existsSync(path.join(store.layout.upper('v'))), 'the refused reset left the changes alone')
+  })
+
   test('reset discards the changes and keeps the volume; --backup then import brings them back', async () => {
     const mp = await store.mount('v', 'again')
     fs.writeFileSync(path.join(mp, 'precious.txt'), 'keep a copy\n')
