@@ -164,6 +164,15 @@ describe('reset, commit, export and import refuse what they must', rootOnly(), (
     assert.match(missing.stderr, /no such layer file/)
   })
 
+  test('a source that never ends (/dev/zero) is read only up to the archive end GNU tar stops at', async () => {
+    const before = (await dot('diff', 'v')).stdout
+    const zeros = await runDot(['import', 'v', '--from', '/dev/zero', '--root', tmp.root], {timeoutMs: 30_000})
+    assert.equal(zeros.code, 0, zeros.stderr)
+    assert.match(zeros.stdout, /applied 0 entries onto volume "v"/)
+    assert.doesNotMatch(zeros.stderr, /MaxListenersExceeded/)
+    assert.equal((await dot('diff', 'v')).stdout, before, 'an empty layer changes nothing')
+  })
+
   test('a layer file on /proc or /sys is refused by name (exit 2), not an error thrown by the stream', async () => {
     for (const target of ['/proc/x.tar', '/sys/x.tar']) {
       const refused = await dot('export', 'v', '--to', target)

@@ -56,10 +56,17 @@ export async function extractLayer(input: Readable, dir: string, policy: LayerPo
   })
   const stop = () => refuse(new DotError('internal', 'import interrupted; the volume is unchanged'))
   signal?.addEventListener('abort', stop)
+  // GNU tar exits at the archive's end marker and reads no further: so does the feed, or a source
+  // that never ends (/dev/zero, a stdin left open after the archive) would be read forever.
+  let tarExited = false
+  tar.child.once('exit', () => {
+    tarExited = true
+    input.destroy() // ends a feed waiting for bytes that may never come
+  })
   try {
     const parserIn = parser as unknown as Writable
-    await feed(input, [tar.child.stdin!, parserIn], () => refusal !== undefined).catch((err: Error) => {
-      if (refusal === undefined) throw err
+    await feed(input, [tar.child.stdin!, parserIn], () => refusal !== undefined || tarExited).catch((err: Error) => {
+      if (refusal === undefined && !tarExited) throw err
     })
     parserIn.end()
     await parsed
@@ -82,8 +89,14 @@ async function feed(input: Readable, outputs: Writable[], stopped: () => boolean
   for await (const chunk of input as AsyncIterable<Buffer>) {
     if (stopped()) break
     const waits = outputs.filter((out) => !out.destroyed && !out.write(chunk)).map((out) => new Promise<void>((resolve) => {
-      out.once('drain', resolve)
-      out.once('close', resolve)
+      // Both listeners go once either fires: one left per chunk would pile up over a long stream.
+      const done = () => {
+        out.off('drain', done)
+        out.off('close', done)
+        resolve()
+      }
+      out.on('drain', done)
+      out.on('close', done)
     }))
     await Promise.all(waits)
     if (stopped()) break
