@@ -79,6 +79,11 @@ describe('dot serve: process lifecycle', rootOnly(), () => {
       assert.match(result.stderr, /the socket's directory "\/(proc|sys)[^"]*" is on (proc|sysfs), a pseudo filesystem of the kernel; choose a directory on real storage/)
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr)
     }
+    const unused = path.join(tmp.dir, 'metrics-unused.sock')
+    const metrics = await runDot(['serve', '--socket', unused, '--root', tmp.root, '--metrics', '/proc/no-such-dir/m.sock'], {timeoutMs: 20_000})
+    assert.equal(metrics.code, 2, metrics.stderr)
+    assert.match(metrics.stderr, /--metrics: the directory "\/proc\/no-such-dir" is on proc, a pseudo filesystem/)
+    assert.equal(fs.existsSync(unused), false)
   })
 
   test('a pidfile on /proc is refused before the socket is made; one that cannot be written stops the server', async () => {

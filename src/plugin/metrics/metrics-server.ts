@@ -1,7 +1,9 @@
 import fs from 'node:fs/promises'
 import http from 'node:http'
+import path from 'node:path'
 
 import {errnoCode, invalid} from '../../core/errors.js'
+import {refusePseudoFilesystem} from '../../core/kernel/pseudo-fs.js'
 import type {Logger} from '../../core/logger.js'
 import type {VolumeStore} from '../../core/volume/store.js'
 import {answers} from '../socket-file.js'
@@ -66,6 +68,8 @@ async function listen(server: http.Server, address: MetricsAddress): Promise<voi
 
 /** A socket left by a crash is removed; a live one or any other file is refused. */
 async function clearStaleSocket(socketPath: string): Promise<void> {
+  // No socket can be made on /proc, /sys and their kind; said so, not as a puzzling EACCES.
+  refusePseudoFilesystem(path.dirname(socketPath), '--metrics: the directory')
   const stat = await fs.lstat(socketPath).catch(() => undefined)
   if (!stat) return
   if (!stat.isSocket()) throw invalid(`--metrics ${socketPath} exists and is not a socket; refusing to replace it`)
