@@ -14,9 +14,8 @@ export function preparePidfile(file: string): void {
   makeDirs(path.dirname(path.resolve(file)), 0o755)
 }
 
-/** Writes this process's ID (write to a temp file, then rename: a reader never sees it half-written). */
+/** Writes this process's ID (write to a temp file, then rename: a reader never sees it half-written); after preparePidfile. */
 export function writePidfile(file: string): void {
-  preparePidfile(file)
   const tmp = `${file}.${process.pid}.tmp`
   try {
     fs.writeFileSync(tmp, `${process.pid}\n`)
