@@ -5,6 +5,7 @@ import {after, before, describe, test} from 'node:test'
 
 import {pack} from 'tar-stream'
 
+import {writeLayerFile} from '../../src/core/changes/layer-file.js'
 import {VolumeStore} from '../../src/core/volume/store.js'
 import {assertRoot, rootOnly} from '../helpers/requirements.js'
 import {parseJson, runDot} from '../helpers/run-dot.js'
@@ -171,6 +172,19 @@ describe('reset, commit, export and import refuse what they must', rootOnly(), (
     assert.match(zeros.stdout, /applied 0 entries onto volume "v"/)
     assert.doesNotMatch(zeros.stderr, /MaxListenersExceeded/)
     assert.equal((await dot('diff', 'v')).stdout, before, 'an empty layer changes nothing')
+  })
+
+  test('a temp name planted beside the layer file (a symlink) is refused, never written through', async () => {
+    const target = file('planted.tar')
+    const victim = file('victim')
+    fs.symlinkSync(victim, path.join(path.dirname(target), `.planted.tar.tmp-${process.pid}`))
+    await assert.rejects(writeLayerFile(target, async () => 'unused'), (err: Error & {code?: string}) => {
+      assert.equal(err.code, 'invalid')
+      assert.match(err.message, /cannot write .*planted\.tar: EEXIST creating .*\.planted\.tar\.tmp-/)
+      return true
+    })
+    assert.equal(fs.existsSync(victim), false, 'nothing was created at the link target')
+    assert.equal(fs.existsSync(target), false)
   })
 
   test('a layer file on /proc or /sys is refused by name (exit 2), not an error thrown by the stream', async () => {

@@ -176,6 +176,25 @@ describe('store: recovering from state left behind', rootOnly(), () => {
     assert.ok((await store.names()).includes('garbled'), 'but it is not hidden from names (gc reports it)')
   })
 
+  test('metadata garbled while mounted: a Mount that joins the overlay and a non-last Unmount still work (they read none); the last Unmount and a first mount refuse', async () => {
+    await store.create('torn', {base: tmp.base('torn', {f: 'f'})})
+    const mp = await store.mount('torn', 'first')
+    const file = store.layout.metadata('torn')
+    const good = fs.readFileSync(file, 'utf8')
+    fs.writeFileSync(file, '{"BaseDirPath": "/tru')
+    assert.equal(await store.mount('torn', 'second'), mp, 'the second container joins the mounted view')
+    assert.equal(overlayCount(mp), 1)
+    await store.unmount('torn', 'second')
+    // The last unmount decides by the metadata how to take the overlay down: it refuses, records kept.
+    await assert.rejects(store.unmount('torn', 'first'), /volume "torn" has unreadable metadata/)
+    fs.writeFileSync(file, good)
+    await store.unmount('torn', 'first')
+    assert.equal(overlayCount(mp), 0)
+    fs.writeFileSync(file, '{"BaseDirPath": "/tru')
+    await assert.rejects(store.mount('torn', 'third'), /volume "torn" has unreadable metadata/)
+    assert.equal(overlayCount(mp), 0)
+  })
+
   test('a base deleted after create: mount fails with a clear invalid error and nothing stays mounted', async () => {
     const base = tmp.base('vanishing', {'b.txt': 'b'})
     await store.create('vanishing', {base})
